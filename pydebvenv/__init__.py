@@ -1,0 +1,70 @@
+"""pydebvenv: build a Debian package carrying a Python application in a virtualenv, on any OS.
+
+    import pydebvenv
+    deb = pydebvenv.build("path/to/project", output_dir="dist", target="debian-12", arch="amd64")
+
+The public face: ``build()``, ``fetch()``, ``inspect()`` and the error classes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    ArchiveError,
+    BuildError,
+    ConfigError,
+    FetchError,
+    InspectError,
+    PydebvenvError,
+    ResolutionError,
+    TargetError,
+    WheelError,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .debfile.reader import DebInfo
+    from .lock import Lock
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArchiveError",
+    "BuildError",
+    "ConfigError",
+    "FetchError",
+    "InspectError",
+    "PydebvenvError",
+    "ResolutionError",
+    "TargetError",
+    "WheelError",
+    "__version__",
+    "build",
+    "fetch",
+    "inspect",
+]
+
+
+def build(project_dir: str | Path = ".", **options: Any) -> Path:
+    """Build the project's .deb; see :func:`pydebvenv.build.build` for the options."""
+    from .build import build as _build
+
+    return _build(project_dir, **options)
+
+
+def fetch(project_dir: str | Path = ".", **options: Any) -> Lock:
+    """Fill the wheel cache for the target; see :func:`pydebvenv.fetch.fetch`."""
+    from .fetch import fetch as _fetch
+
+    return _fetch(project_dir, **options)
+
+
+def inspect(path: str | Path) -> DebInfo:
+    """Read a .deb back and verify it; raises InspectError when it is not sound."""
+    from pathlib import Path as _Path
+
+    from .debfile.reader import read_deb
+
+    return read_deb(_Path(path))

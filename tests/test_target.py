@@ -1,0 +1,127 @@
+"""The targets table: tags, platforms, marker environments and defaults, all from data."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging import markers, tags
+
+from pydebvenv.errors import TargetError
+from pydebvenv.target import ARCHS, RELEASES, HostFacts, get_target, host_facts
+
+
+def test_debian_12_amd64_platforms_run_from_glibc_236_down_to_manylinux1() -> None:
+    plats = get_target("debian-12", "amd64").platforms()
+    assert plats[0] == "manylinux_2_36_x86_64"
+    assert plats[-1] == "manylinux1_x86_64"
+    # legacy aliases right after their PEP 600 equivalent
+    assert plats[plats.index("manylinux_2_17_x86_64") + 1] == "manylinux2014_x86_64"
+    assert plats[plats.index("manylinux_2_12_x86_64") + 1] == "manylinux2010_x86_64"
+    assert not [p for p in plats if "musllinux" in p or p.startswith("linux_")]
+
+
+def test_arm64_floor_is_manylinux2014_and_has_no_x86_only_aliases() -> None:
+    plats = get_target("debian-13", "arm64").platforms()
+    assert plats[0] == "manylinux_2_41_aarch64"
+    assert plats[-2:] == ["manylinux_2_17_aarch64", "manylinux2014_aarch64"]
+    assert not [p for p in plats if "manylinux1" in p or "manylinux2010" in p]
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_tags_start_with_the_release_cpython_and_end_with_pure_wheels(release: str) -> None:
+    target = get_target(release, "amd64")
+    cp = "cp{}{}".format(*target.python_version)
+    all_tags = target.tags()
+    assert all_tags[0] == tags.Tag(cp, cp, f"manylinux_2_{target.glibc[1]}_x86_64")
+    assert tags.Tag(cp, "abi3", "manylinux2014_x86_64") in all_tags
+    assert tags.Tag("py3", "none", "any") in all_tags
+    assert tags.Tag(cp, cp, "macosx_11_0_arm64") not in all_tags
+    assert tags.Tag(cp, cp, "win_amd64") not in all_tags
+    rank = target.tag_rank()
+    assert rank[tags.Tag(cp, cp, "manylinux2014_x86_64")] < rank[tags.Tag("py3", "none", "any")]
+
+
+def test_manylinux_newer_than_the_release_glibc_is_not_accepted() -> None:
+    t12 = get_target("debian-12", "amd64")
+    t13 = get_target("debian-13", "amd64")
+    assert tags.Tag("py3", "none", "manylinux_2_39_x86_64") not in t12.tags()
+    assert tags.Tag("py3", "none", "manylinux_2_39_x86_64") in t13.tags()
+
+
+@pytest.mark.skipif(
+    not (Path("/etc/debian_version").read_text().startswith("12.") if Path(
+        "/etc/debian_version").exists() else False)
+    or platform.machine() != "x86_64" or sys.version_info[:2] != (3, 11),
+    reason="cross-check against packaging's own host tags needs a Debian 12 amd64 CPython 3.11 host",
+)
+def test_tags_equal_packaging_sys_tags_on_a_matching_host() -> None:
+    # On a host that IS the target, our data must agree with what packaging probes.
+    host = [t for t in tags.sys_tags() if not t.platform.startswith("linux_")]
+    assert get_target("debian-12", "amd64").tags() == host
+
+
+@pytest.mark.parametrize(("release", "arch"), [("debian-12", "amd64"), ("debian-13", "arm64"),
+                                               ("ubuntu-24.04", "ppc64el")])
+def test_marker_environment_is_complete_and_names_the_target(release: str, arch: str) -> None:
+    target = get_target(release, arch)
+    env = target.marker_environment()
+    # every key the host would otherwise fill in is given
+    assert set(markers.default_environment()) <= set(env)
+    assert env["python_version"] == target.pyver
+    assert env["platform_machine"] == ARCHS[arch].machine
+    assert env["sys_platform"] == "linux" and env["platform_system"] == "Linux"
+    assert markers.Marker('python_version < "3.12"').evaluate(env) is (target.python_version < (3, 12))
+    assert markers.Marker('platform_machine == "aarch64"').evaluate(env) is (arch == "arm64")
+
+
+def test_defaults_follow_the_host_release_else_newest_debian() -> None:
+    assert get_target(host=HostFacts("ubuntu-24.04", "aarch64")).name == "ubuntu-24.04/arm64"
+    assert get_target(host=HostFacts(None, "arm64")).name == "debian-13/arm64"  # a Mac
+    assert get_target(host=HostFacts(None, "AMD64")).name == "debian-13/amd64"  # Windows
+    assert get_target(host=HostFacts("fedora-40", "x86_64")).name == "debian-13/amd64"
+
+
+def test_default_compression_follows_the_target_dpkg() -> None:
+    assert get_target("debian-11", "amd64").default_compression == "xz"
+    assert get_target("debian-12", "amd64").default_compression == "zstd"
+
+
+@pytest.mark.parametrize(
+    ("release", "arch", "fragment"),
+    [
+        ("debian-99", "amd64", "unknown target 'debian-99'; choose one of: debian-11"),
+        ("debian-12", "x86_64", "unknown architecture 'x86_64' (did you mean 'amd64'?)"),
+        ("debian-13", "i386", "debian-13 has no i386 port"),
+    ],
+)
+def test_bad_names_are_one_clear_line(release: str, arch: str, fragment: str) -> None:
+    with pytest.raises(TargetError) as info:
+        get_target(release, arch)
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_host_cpu_asks_for_arch() -> None:
+    with pytest.raises(TargetError, match="pass one with --arch"):
+        get_target("debian-12", host=HostFacts("debian-12", "sparc64"))
+
+
+def test_interpreter_facts() -> None:
+    t = get_target("debian-13", "amd64")
+    assert (t.interpreter, t.interpreter_package, t.site_packages) == (
+        "/usr/bin/python3.13", "python3.13", "lib/python3.13/site-packages")
+
+
+@pytest.mark.skipif(host_facts().release != "debian-12", reason="checks debian-12's row on a Debian 12 host")
+def test_debian_12_row_matches_this_machine() -> None:
+    # The table is data, but its row for the host can be checked against the host itself.
+    row = RELEASES["debian-12"]
+    out = subprocess.run(["/usr/bin/python3.11", "--version"], capture_output=True, text=True)
+    assert out.stdout.strip() == f"Python {row.python_full_version}"
+    libc = os.confstr("CS_GNU_LIBC_VERSION")
+    assert libc == "glibc {}.{}".format(*row.glibc)
