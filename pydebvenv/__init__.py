@@ -48,8 +48,8 @@ __all__ = [
 
 
 def build(project_dir: str | Path = ".", **options: Any) -> Path:
-    """Build the project's .deb; see :func:`pydebvenv.build.build` for the options."""
-    from .build import build as _build
+    """Build the project's .deb; see :func:`pydebvenv.builder.build` for the options."""
+    from .builder import build as _build
 
     return _build(project_dir, **options)
 

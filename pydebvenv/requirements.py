@@ -80,7 +80,7 @@ class _Collector:
 
 
 def parse_requirements_files(paths: Sequence[Path]) -> RequirementsSet:
-    """Read requirements files in order; ``-r``/``-c`` paths are relative to the file naming them."""
+    """Read requirements files in order; ``-r``/``-c`` paths are relative to the naming file."""
     state = _Collector()
     for path in paths:
         _read_file(Path(path), constraint=False, state=state, included_from=None)
@@ -99,7 +99,9 @@ def requirement_specs(strings: Iterable[str], source: str) -> tuple[RequirementS
     return tuple(RequirementSpec(_parse_requirement(s, source), source=source) for s in strings)
 
 
-def _read_file(path: Path, *, constraint: bool, state: _Collector, included_from: str | None) -> None:
+def _read_file(
+    path: Path, *, constraint: bool, state: _Collector, included_from: str | None
+) -> None:
     where = f" (named at {included_from})" if included_from else ""
     resolved = path.resolve()
     if resolved in state.reading:
@@ -107,7 +109,7 @@ def _read_file(path: Path, *, constraint: bool, state: _Collector, included_from
             f"requirements file {path.as_posix()!r}{where} includes itself; remove the cycle"
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # tolerate a BOM (Windows editors)
     except OSError as exc:
         raise ConfigError(
             f"cannot read requirements file {path.as_posix()!r}{where}: {exc.strerror}; "
@@ -248,8 +250,10 @@ def _parse_requirement(text: str, where: str) -> Requirement:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
+        reason = str(exc).splitlines()[0]  # packaging adds the text and a caret on more lines
         raise ConfigError(
-            f"{where}: invalid requirement {text!r}: {exc}; write 'name[extras] specifier; marker'"
+            f"{where}: invalid requirement {text!r}: {reason}; "
+            "write 'name[extras] specifier; marker'"
         ) from exc
     if requirement.url:
         raise ConfigError(

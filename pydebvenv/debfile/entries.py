@@ -123,9 +123,13 @@ def normalise(entries: Iterable[Entry]) -> list[Entry]:
 
     for entry in list(by_path.values()):
         parts = entry.path.split("/")
-        for depth in range(1, len(parts)):
+        # deepest parent first: once an existing directory is met, its own ancestors are
+        # (or will be) handled as that directory's parents
+        for depth in range(len(parts) - 1, 0, -1):
             parent = "/".join(parts[:depth])
             existing = by_path.get(parent)
+            if existing is not None and existing.kind == "dir":
+                break
             if existing is None:
                 by_path[parent] = Entry(
                     path=parent, kind="dir", mode=0o755, source=f"parent of {entry.path!r}"

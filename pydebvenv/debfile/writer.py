@@ -13,11 +13,13 @@ import contextlib
 import hashlib
 import io
 import os
+import queue
 import tarfile
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pydebvenv.debfile.compress import CompressedWriter, Compressor, get_compressor
 from pydebvenv.debfile.control import (
@@ -43,6 +45,7 @@ DEFAULT_EPOCH = 315532800
 _AR_MAGIC = b"!<arch>\n"
 _AR_MAX_SIZE = 9_999_999_999  # the ar size field has 10 decimal digits
 _CHUNK = 1 << 20
+_DIRECT = 64 << 10
 _SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
 _NO_SCRIPTS = MaintainerScripts()
 
@@ -80,7 +83,9 @@ class _Sink:
     def write(self, data: bytes) -> int:
         n = len(data)
         self._pos += n
-        if not self._buf and n >= _CHUNK:
+        if n >= _DIRECT:
+            # file content: hand it on as it is rather than copy it into the buffer
+            self.flush()
             self._out.write(data)
             return n
         self._buf += data
@@ -98,11 +103,38 @@ class _Sink:
             self._buf.clear()
 
 
+class _Hasher:
+    """md5 of file contents on a background thread (hashlib releases the GIL).
+
+    The main thread keeps building the tar while chunks are hashed; bytes are immutable,
+    so a chunk can be hashed while it is also being compressed.  The queue is bounded:
+    memory stays flat.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[Any, bytes] | None] = queue.Queue(maxsize=16)
+        self._thread = threading.Thread(target=self._run, name="pydebvenv-md5", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            item[0].update(item[1])
+
+    def update(self, md5: Any, chunk: bytes) -> None:
+        self._queue.put((md5, chunk))
+
+    def close(self) -> None:
+        """Wait until every chunk is hashed; digests may be read afterwards."""
+        self._queue.put(None)
+        self._thread.join()
+
+
 class _HashingReader:
     """Reads an entry's stream exactly as tarfile asks, hashing and counting on the way."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, hasher: _Hasher) -> None:
         self._stream = stream
+        self._hasher = hasher
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.count = 0
 
@@ -117,8 +149,9 @@ class _HashingReader:
             parts.append(data)
             if want > 0:
                 want -= len(data)
-        chunk = b"".join(parts)
-        self.md5.update(chunk)
+        chunk = bytes(parts[0]) if len(parts) == 1 else b"".join(parts)
+        if chunk:
+            self._hasher.update(self.md5, chunk)
         self.count += len(chunk)
         return chunk
 
@@ -151,38 +184,55 @@ def _write_data_tar(entries: list[Entry], raw: BinaryIO, compressor: Compressor,
     """Stream data.tar into ``raw``; return (path, md5) of every regular, non-conffile file."""
     out = compressor.open(raw)
     sink = _Sink(out)
-    sums: list[tuple[str, str]] = []
-    with _open_tar(sink) as tar:
-        tar.addfile(_tarinfo(".", "dir", 0o755, mtime))
-        for entry in entries:
-            name = f"./{entry.path}"
-            if entry.kind != "file":
-                tar.addfile(_tarinfo(name, entry.kind, entry.mode, mtime, link=entry.link))
-                continue
-            info = _tarinfo(name, "file", entry.mode, mtime, size=entry.size)
-            try:
-                with entry.open() as stream:
-                    reader = _HashingReader(stream)
-                    tar.addfile(info, reader)
-                    extra = reader.read(1)
-            except PydebvenvError:
-                raise
-            except OSError as exc:
-                raise ArchiveError(
-                    f"cannot read {entry.path!r} from {entry.source}: {exc}; check that the "
-                    "file exists, is readable and its size did not change"
-                ) from exc
-            if extra:
-                raise ArchiveError(
-                    f"{entry.path!r} from {entry.source} has more than its declared size "
-                    f"{entry.size}: the file changed while building, or the entry's size is wrong"
-                )
-            if not entry.conffile:
-                # dh_md5sums leaves conffiles out (dpkg tracks them in the status file).
-                sums.append((entry.path, reader.md5.hexdigest()))
-    sink.flush()
-    out.close()
-    return sums
+    hashed: list[tuple[str, _HashingReader]] = []
+    hasher = _Hasher()
+    try:
+        with _open_tar(sink) as tar:
+            tar.addfile(_tarinfo(".", "dir", 0o755, mtime))
+            for entry in entries:
+                name = f"./{entry.path}"
+                if entry.kind != "file":
+                    tar.addfile(_tarinfo(name, entry.kind, entry.mode, mtime, link=entry.link))
+                    continue
+                info = _tarinfo(name, "file", entry.mode, mtime, size=entry.size)
+                reader = _add_file(tar, info, entry, hasher)
+                if not entry.conffile:
+                    # dh_md5sums leaves conffiles out (dpkg tracks them in its status file).
+                    hashed.append((entry.path, reader))
+        sink.flush()
+    except BaseException:
+        abort = getattr(out, "abort", None)
+        if abort is not None:
+            abort()  # the temporary file is deleted; finishing the stream is wasted work
+        raise
+    else:
+        out.close()
+    finally:
+        hasher.close()
+    return [(path, reader.md5.hexdigest()) for path, reader in hashed]
+
+
+def _add_file(tar: tarfile.TarFile, info: tarfile.TarInfo, entry: Entry,
+              hasher: _Hasher) -> _HashingReader:
+    """Stream one file into the tar: opened once, read in chunks, exactly ``size`` bytes."""
+    try:
+        with entry.open() as stream:
+            reader = _HashingReader(stream, hasher)
+            tar.addfile(info, reader)
+            extra = reader.read(1)
+    except PydebvenvError:
+        raise
+    except OSError as exc:
+        raise ArchiveError(
+            f"cannot read {entry.path!r} from {entry.source}: {exc}; check that the "
+            "file exists, is readable and its size did not change"
+        ) from exc
+    if extra:
+        raise ArchiveError(
+            f"{entry.path!r} from {entry.source} has more than its declared size "
+            f"{entry.size}: the file changed while building, or the entry's size is wrong"
+        )
+    return reader
 
 
 def _check_script(name: str, text: str) -> bytes:
@@ -243,6 +293,35 @@ def _ar_header(name: str, size: int, mtime: int) -> bytes:
     return header.encode("ascii")
 
 
+def _copy(src: BinaryIO, dst: BinaryIO, size: int) -> None:
+    """Copy ``size`` bytes; in the kernel where it can (copy_file_range), else in chunks."""
+    dst.flush()
+    copy_range = getattr(os, "copy_file_range", None)
+    if copy_range is not None:
+        try:
+            in_fd, out_fd = src.fileno(), dst.fileno()
+            offset, out_offset, left = src.tell(), dst.tell(), size
+            while left:
+                done = copy_range(in_fd, out_fd, left, offset, out_offset)
+                if done == 0:
+                    break
+                offset, out_offset, left = offset + done, out_offset + done, left - done
+            if left == 0:
+                src.seek(offset)
+                dst.seek(out_offset)
+                return
+            src.seek(offset)
+            dst.seek(out_offset)
+            size = left
+        except (OSError, io.UnsupportedOperation):
+            pass  # e.g. not supported by this filesystem: copy in chunks below
+    while size > 0 and (chunk := src.read(min(_CHUNK, size))):
+        dst.write(chunk)
+        size -= len(chunk)
+    if size:
+        raise ArchiveError(f"the temporary data.tar shrank by {size} bytes while copying it")
+
+
 def _write_ar(out: BinaryIO, control_tar_name: str, control_tar: bytes, data_tar_name: str,
               data_tar: BinaryIO, data_size: int, mtime: int) -> None:
     out.write(_AR_MAGIC)
@@ -252,8 +331,7 @@ def _write_ar(out: BinaryIO, control_tar_name: str, control_tar: bytes, data_tar
         if len(data) % 2:
             out.write(b"\n")  # members start at even offsets (deb(5))
     out.write(_ar_header(data_tar_name, data_size, mtime))
-    while chunk := data_tar.read(_CHUNK):
-        out.write(chunk)
+    _copy(data_tar, out, data_size)
     if data_size % 2:
         out.write(b"\n")
 

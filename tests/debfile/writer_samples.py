@@ -60,7 +60,7 @@ def sample_entries(version: str = "1.0-1", conf: bytes = b"greeting=hello\n") ->
         file_entry("usr/share/hello-deb/data.txt", b"x" * 3000, source=src),
         file_entry("usr/share/hello-deb/" + "long-" * 30 + ".txt", b"long name\n", source=src),
         symlink_entry("usr/share/hello-deb/link", "data.txt", source=src),
-        symlink_entry("usr/share/hello-deb/longlink", "../hello-deb/" + "long-" * 30 + ".txt",
+        symlink_entry("usr/share/hello-deb/longlink", "long-" * 30 + ".txt",
                       source=src),
         dir_entry("usr/share/hello-deb/empty", source=src),
     ]

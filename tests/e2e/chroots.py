@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ __all__ = [
     "RELEASES",
     "Release",
     "apt_mirror",
+    "cache_lock",
     "cache_root",
     "cached_chroot",
     "chroot_copy",
@@ -58,6 +60,18 @@ def cache_root() -> Path:
     return root
 
 
+@contextmanager
+def cache_lock(name: str) -> Iterator[None]:
+    """An exclusive lock on one cache entry, so parallel workers (xdist) fill it only once."""
+    lock = cache_root() / f".{name}.lock"
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _host_codename() -> str:
     text = Path("/etc/os-release").read_text(encoding="utf-8")
     match = re.search(r"^VERSION_CODENAME=\"?([a-z]+)", text, re.MULTILINE)
@@ -66,7 +80,10 @@ def _host_codename() -> str:
 
 def _source_entries() -> Iterator[tuple[list[str], list[str]]]:
     """(URIs, suites) of every enabled `deb` source: sources.list(5), one-line and deb822."""
-    one_line = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*.list"))]
+    one_line = [
+        Path("/etc/apt/sources.list"),
+        *sorted(Path("/etc/apt/sources.list.d").glob("*.list")),
+    ]
     for path in one_line:
         if not path.is_file():
             continue
@@ -148,7 +165,12 @@ def cached_chroot(target: str, arch: str = "amd64") -> Path:
     It is built in a temporary directory beside the cache entry and renamed into place only
     when complete, so an interrupted run never leaves half a chroot that a later run trusts.
     """
-    release = RELEASES[target]
+    with cache_lock(f"chroot-{target}-{arch}"):
+        return _cached_chroot(RELEASES[target], arch)
+
+
+def _cached_chroot(release: Release, arch: str) -> Path:
+    target = release.target
     base = cache_root() / "chroots"
     base.mkdir(parents=True, exist_ok=True)
     final = base / f"{target}-{arch}"

@@ -50,7 +50,7 @@ def make_wheel(
         files = {f"{dist.lower()}/__init__.py": f"__version__ = {version!r}\n"}
     if purelib is None:
         purelib = tag.endswith("-any")
-    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}", f"Summary: {summary}"]
+    meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}", f"Summary: {summary}"]
     if license_expression:
         meta.append(f"License-Expression: {license_expression}")
     if requires_python:

@@ -1,0 +1,537 @@
+"""The venv benchmark: pydebvenv against dh-virtualenv, venv+pip+dpkg-deb and the floor.
+
+    .venv/bin/python benchmarks/bench_venv.py [--runs 3] [--slow-runs 1] [--only a,b] ...
+
+From one warm wheel cache, offline, in one run, it builds benchmarks/venv_app (40 pinned
+dependencies) into a .deb with every contender, times each build in its own subprocess (peak
+RSS from wait4(2)), prints medians and ratios, then installs each package with `dpkg -i` into
+a fresh copy of a debootstrap bookworm chroot and times that (maintainer scripts included).
+It is a benchmark, not a test: nothing here asserts a figure; the goals are printed beside the
+measurements.  Needs root, dpkg-dev, debootstrap, dh-virtualenv and python3.11 (Debian 12).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, cast
+
+__all__ = ["Contender", "Measurement", "main"]
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+APP = HERE / "venv_app"
+APP_NAME = "benchapp"
+APP_VERSION = "1.4.0"
+VENV_PATH = f"/usr/share/python/{APP_NAME}"  # where every contender puts the venv
+
+sys.path.insert(0, str(REPO))  # tests.support / tests.e2e helpers, pydebvenv from the tree
+
+from tests.support.isolation import isolated_pip_env  # noqa: E402
+
+# The wheel set is CPython 3.11 on x86_64 with Debian 12's glibc (2.36): every manylinux tag
+# up to 2_36 plus the legacy aliases (PEP 600, PEP 599), abi3 and pure wheels.
+PYTHON_VERSION = "3.11"
+PLATFORMS = (
+    *(f"manylinux_2_{minor}_x86_64" for minor in range(36, 16, -1)),
+    "manylinux2014_x86_64",
+    "manylinux2010_x86_64",
+    "manylinux1_x86_64",
+    "any",
+)
+BUILD_BACKEND = "flit_core"  # benchapp's PEP 517 backend: in the cache so builds stay offline
+
+# Goals from the issue, printed next to the figures (never asserted).
+GOAL_VS_DH = 25.0
+GOAL_VS_FLOOR = 1.5
+GOAL_RSS_MB = 200.0
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """One timed build: wall seconds, peak RSS of the largest process in the tree, the .deb."""
+
+    seconds: float
+    max_rss_mb: float
+    deb: Path | None
+    ok: bool
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Contender:
+    """A way to turn the app plus the wheel cache into a .deb (or, for the floor, a tarball)."""
+
+    name: str
+    compression: str
+    slow: bool  # runs --slow-runs times instead of --runs
+    command: Callable[[Path], tuple[list[str], Path, dict[str, str]]]  # run dir -> argv, cwd, env
+    result: Callable[[Path], Path | None]  # run dir -> the artifact it produced
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Everything measured for one contender (mutable: filled as the run goes)."""
+
+    contender: Contender
+    builds: list[Measurement] = field(default_factory=list)
+    installs: list[float] = field(default_factory=list)
+    install_note: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# the warm wheel cache
+
+
+def pinned_requirements() -> list[tuple[str, str]]:
+    """(canonical name, version) for every `name==version` line of venv_app/requirements.txt."""
+    from packaging.utils import canonicalize_name
+
+    pins = []
+    for line in (APP / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins.append((str(canonicalize_name(name)), version.strip()))
+    return pins
+
+
+def cached_wheels(cache: Path) -> dict[tuple[str, str], Path]:
+    """The cache's wheels by (canonical name, version)."""
+    from packaging.utils import parse_wheel_filename
+
+    found = {}
+    for path in sorted(cache.glob("*.whl")):
+        name, version, _build, _tags = parse_wheel_filename(path.name)
+        found[(str(name), str(version))] = path
+    return found
+
+
+def app_wheels(cache: Path) -> list[Path]:
+    """The wheels of the pinned closure (the venv's content, without the build backend)."""
+    have = cached_wheels(cache)
+    missing = [f"{n}=={v}" for n, v in pinned_requirements() if (n, v) not in have]
+    if missing:
+        raise SystemExit(f"wheel cache {cache} lacks {missing!r}: run without --no-download")
+    return [have[pin] for pin in pinned_requirements()]
+
+
+def prepare_cache(cache: Path, *, download: bool) -> None:
+    """Fill `cache` once with pip download (isolated pip configuration, binary wheels only)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    stamp = cache / ".bench-requirements.sha256"
+    digest = hashlib.sha256((APP / "requirements.txt").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text(encoding="utf-8").strip() == digest:
+        return
+    if not download:
+        raise SystemExit(f"wheel cache {cache} is not prepared: run without --no-download")
+    argv = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
+            "--implementation", "cp", "--python-version", PYTHON_VERSION,
+            "--abi", "cp311", "--abi", "abi3", "--abi", "none",
+            *(arg for plat in PLATFORMS for arg in ("--platform", plat)),
+            "--dest", str(cache), "-r", str(APP / "requirements.txt"), BUILD_BACKEND]
+    print(f"preparing the wheel cache in {cache} ...", flush=True)
+    subprocess.run(argv, env=isolated_pip_env(), check=True)
+    app_wheels(cache)  # every pin is there, or say which is not
+    stamp.write_text(digest + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# the contenders
+
+
+_PYDEBVENV = """\
+import json, sys
+import pydebvenv
+a = json.loads(sys.argv[1])
+deb = pydebvenv.build(a["project"], output_dir=a["out"], target="debian-12", arch="amd64",
+                      wheel_cache=a["cache"], offline=True, requirements=[a["req"]],
+                      compression=a["compression"])
+print(deb)
+"""
+
+_VENV_PIP_DPKG_DEB = """\
+set -eu
+stage="$BENCH_RUN/stage"; venv="$stage$BENCH_VENV_PATH"
+"$BENCH_PYTHON" -m venv "$venv"
+"$venv/bin/pip" install --quiet --no-index --find-links "$BENCH_CACHE" -r "$BENCH_APP/requirements.txt"
+"$venv/bin/pip" install --quiet --no-index --find-links "$BENCH_CACHE" "$BENCH_APP"
+# the venv was made in the staging tree: point its scripts at the installed path
+grep -rlF "$stage" "$venv/bin" | xargs sed -i "s|$stage||g"
+mkdir "$stage/DEBIAN"
+cat > "$stage/DEBIAN/control" <<EOF
+Package: benchapp
+Version: 1.4.0-1
+Architecture: amd64
+Maintainer: pydebvenv developers <pydebvenv@example.org>
+Installed-Size: $(du -sk "$stage/usr" | cut -f1)
+Depends: python3.11
+Description: benchmark fixture built with venv, pip and dpkg-deb
+EOF
+dpkg-deb --root-owner-group -Z"$BENCH_COMPRESSION" --build "$stage" "$BENCH_RUN/benchapp.deb" >/dev/null
+"""
+
+
+def _pydebvenv(cache: Path, compression: str) -> Contender:
+    def command(run: Path) -> tuple[list[str], Path, dict[str, str]]:
+        args = {"project": str(APP), "out": str(run / "out"), "cache": str(cache),
+                "req": str(APP / "requirements.txt"), "compression": compression}
+        env = isolated_pip_env()
+        env["PYTHONPATH"] = str(REPO)
+        return [sys.executable, "-c", _PYDEBVENV, json.dumps(args)], run, env
+
+    return Contender("pydebvenv", compression, compression != "zstd", command,
+                     lambda run: _one(run / "out", "*.deb"))
+
+
+def _venv_pip(cache: Path, python: str, compression: str) -> Contender:
+    def command(run: Path) -> tuple[list[str], Path, dict[str, str]]:
+        env = isolated_pip_env()
+        env.update(BENCH_RUN=str(run), BENCH_VENV_PATH=VENV_PATH, BENCH_PYTHON=python,
+                   BENCH_CACHE=str(cache), BENCH_APP=str(APP), BENCH_COMPRESSION=compression)
+        return ["sh", "-c", _VENV_PIP_DPKG_DEB], run, env
+
+    return Contender("venv+pip+dpkg-deb", compression, compression != "zstd", command,
+                     lambda run: _one(run, "benchapp.deb"))
+
+
+def _dh_virtualenv(cache: Path) -> Contender:
+    def command(run: Path) -> tuple[list[str], Path, dict[str, str]]:
+        # dpkg-buildpackage writes into the source tree and its parent: a fresh copy per run
+        # (made before the clock starts).
+        src = run / "src"
+        shutil.copytree(APP, src, ignore=shutil.ignore_patterns("__pycache__"))
+        env = isolated_pip_env()
+        env["BENCH_WHEEL_CACHE"] = str(cache)  # read by debian/rules
+        return ["dpkg-buildpackage", "-us", "-uc", "-b"], src, env
+
+    # dh_builddeb calls dpkg-deb without -Z: dpkg-deb's default, xz -6 (dpkg-deb(1))
+    return Contender("dh-virtualenv", "xz", True, command,
+                     lambda run: _one(run, f"{APP_NAME}_{APP_VERSION}-1_amd64.deb"))
+
+
+def _floor(cache: Path, compression: str) -> Contender:
+    def command(run: Path) -> tuple[list[str], Path, dict[str, str]]:
+        out = run / f"floor.tar.{compression}"
+        wheels = [str(w) for w in app_wheels(cache)]
+        argv = [sys.executable, str(Path(__file__).resolve()), "--floor-worker",
+                compression, str(out), *wheels]
+        return argv, run, dict(os.environ, PYTHONPATH=str(REPO))
+
+    return Contender("floor", compression, compression != "zstd", command,
+                     lambda run: _one(run, f"floor.tar.{compression}"))
+
+
+def _one(directory: Path, pattern: str) -> Path | None:
+    found = sorted(directory.glob(pattern)) if directory.is_dir() else []
+    return found[0] if len(found) == 1 else None
+
+
+def floor_worker(compression: str, out: Path, wheels: Sequence[Path]) -> None:
+    """The honest lower bound: read every member of every wheel, tar them, compress.
+
+    Compressed by pydebvenv's own writer for `compression` (zstd -3 or xz -6, its threads), so
+    the floor differs from a real build only by everything a real build must add.
+    """
+    with (
+        out.open("wb") as raw,
+        _compressed(raw, compression) as sink,
+        tarfile.open(fileobj=sink, mode="w|", format=tarfile.GNU_FORMAT) as tar,
+    ):
+        for wheel in wheels:
+            with zipfile.ZipFile(wheel) as zf:
+                for info in zf.infolist():
+                    if info.is_dir():
+                        continue
+                    member = tarfile.TarInfo(f"./{wheel.stem}/{info.filename}")
+                    member.size = info.file_size
+                    with zf.open(info) as data:
+                        tar.addfile(member, data)
+
+
+@contextmanager
+def _compressed(raw: BinaryIO, compression: str) -> Iterator[BinaryIO]:
+    # pydebvenv's own compressor table: the same level, threads and block layout it uses for
+    # data.tar, so the floor and pydebvenv differ only in what a real build adds.
+    from pydebvenv.debfile.compress import get_compressor
+
+    writer = get_compressor(compression).open(raw)
+    yield cast(BinaryIO, writer)  # tarfile's stream mode only calls write()
+    writer.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# running and timing
+
+
+def timed(argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, float, int]:
+    """Run argv; (wall seconds, peak RSS in MB of the largest process in its tree, exit code).
+
+    wait4(2) returns the child's rusage, whose ru_maxrss already folds in every descendant it
+    waited for (getrusage(2), RUSAGE_CHILDREN): the largest single process, not their sum.
+    """
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    return seconds, usage.ru_maxrss / 1024, proc.returncode
+
+
+def build_all(contenders: Sequence[Contender], work: Path, runs: int, slow_runs: int
+              ) -> list[Outcome]:
+    """Build with each contender, interleaved round by round so drift hits all alike."""
+    outcomes = [Outcome(c) for c in contenders]
+    for round_no in range(max(runs, slow_runs)):
+        for outcome in outcomes:
+            c = outcome.contender
+            if round_no >= (slow_runs if c.slow else runs):
+                continue
+            run = work / f"{c.name}-{c.compression}-{round_no}".replace("+", "_")
+            run.mkdir(parents=True)
+            argv, cwd, env = c.command(run)
+            log = run.parent / (run.name + ".log")
+            seconds, rss, code = timed(argv, cwd, env, log)
+            deb = c.result(run) if code == 0 else None
+            note = "" if deb else _tail(log)
+            outcome.builds.append(Measurement(seconds, rss, deb, deb is not None, note))
+            state = f"{seconds:8.2f} s  {rss:7.1f} MB" if deb else f"FAILED ({code}), see {log}"
+            print(f"  {c.name:<18} {c.compression:<4} run {round_no + 1}: {state}", flush=True)
+    return outcomes
+
+
+def _tail(log: Path) -> str:
+    lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# dpkg -i into a fresh chroot
+
+
+def _chroot_helpers() -> tuple[Callable[[], Path], Callable[[Path, Path],
+                                                              AbstractContextManager[Path]],
+                               Callable[..., subprocess.CompletedProcess[str]]]:
+    """The e2e tests' cached debootstrap chroot (tests/e2e/chroots.py)."""
+    from tests.e2e import chroots
+
+    return (lambda: chroots.cached_chroot("debian-12", "amd64")), chroots.chroot_copy, \
+        chroots.run_in
+
+
+def install_all(outcomes: Sequence[Outcome], work: Path, runs: int) -> None:
+    """Time `dpkg -i` (unpack + configure, postinst included) of each contender's last .deb."""
+    cached, copy, run_in = _chroot_helpers()
+    print("preparing the bookworm chroot (debootstrap on first use) ...", flush=True)
+    lower = cached()
+    for outcome in outcomes:
+        c = outcome.contender
+        debs = [m.deb for m in outcome.builds if m.deb is not None]
+        if c.name == "floor" or not debs:
+            continue
+        for i in range(runs):
+            scratch = Path(tempfile.mkdtemp(prefix="install-", dir=work))
+            with copy(lower, scratch) as root:
+                shutil.copy2(debs[-1], root / "tmp" / "bench.deb")
+                start = time.perf_counter()
+                proc = run_in(root, "dpkg", "-i", "/tmp/bench.deb", check=False)
+                seconds = time.perf_counter() - start
+                if proc.returncode != 0:
+                    outcome.install_note = "dpkg -i failed: " + _last(proc.stdout + proc.stderr)
+                    print(f"  {c.name:<18} {c.compression:<4} {outcome.install_note}", flush=True)
+                    break
+                outcome.installs.append(seconds)
+                if i == 0:  # the package must work, not only unpack
+                    check = run_in(root, f"{VENV_PATH}/bin/{APP_NAME}", "check", check=False)
+                    if check.returncode != 0:
+                        outcome.install_note = "app check failed: " + _last(
+                            check.stdout + check.stderr)
+            shutil.rmtree(scratch, ignore_errors=True)
+            print(f"  {c.name:<18} {c.compression:<4} dpkg -i run {i + 1}: {seconds:6.2f} s",
+                  flush=True)
+
+
+def _last(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+
+
+def _median(outcome: Outcome) -> float | None:
+    good = [m.seconds for m in outcome.builds if m.ok]
+    return statistics.median(good) if good else None
+
+
+def report(outcomes: Sequence[Outcome]) -> dict[str, object]:
+    """Print the table, the ratios and the goals; return the same figures as data."""
+    print()
+    print(f"{'contender':<18} {'comp':<4} {'runs':>4} {'median s':>9} {'min s':>7} "
+          f"{'max s':>7} {'peak RSS MB':>11} {'size MB':>8} {'dpkg -i s':>9}")
+    rows: dict[str, dict[str, object]] = {}
+    for o in outcomes:
+        c, good = o.contender, [m for m in o.builds if m.ok]
+        median_s = _median(o)
+        size = good[-1].deb.stat().st_size / 1e6 if good and good[-1].deb else None
+        inst = statistics.median(o.installs) if o.installs else None
+        rss = max((m.max_rss_mb for m in good), default=None)
+        rows[f"{c.name}/{c.compression}"] = {
+            "runs": len(good), "failed": len(o.builds) - len(good), "median_s": median_s,
+            "times_s": [m.seconds for m in good], "peak_rss_mb": rss, "size_mb": size,
+            "dpkg_i_median_s": inst, "dpkg_i_s": o.installs,
+            "notes": [m.note for m in o.builds if not m.ok] + [o.install_note] * bool(
+                o.install_note)}
+        print(f"{c.name:<18} {c.compression:<4} {len(good):>4} {_fmt(median_s, 9)} "
+              f"{_fmt(min((m.seconds for m in good), default=None), 7)} "
+              f"{_fmt(max((m.seconds for m in good), default=None), 7)} "
+              f"{_fmt(rss, 11, 1)} {_fmt(size, 8, 1)} {_fmt(inst, 9)}")
+        for note in rows[f"{c.name}/{c.compression}"]["notes"]:  # type: ignore[attr-defined]
+            print(f"    ! {note}")
+
+    def med(key: str) -> float | None:
+        value = rows.get(key, {}).get("median_s")
+        return value if isinstance(value, float) else None
+
+    def ratio(label: str, num: str, den: str, goal: str) -> None:
+        a, b = med(num), med(den)
+        text = f"{a / b:6.2f}x" if a and b else "   n/a "
+        print(f"  {label:<44} {text}   {goal}")
+
+    print("\nratios of medians")
+    ratio("dh-virtualenv(xz) / pydebvenv(zstd)", "dh-virtualenv/xz", "pydebvenv/zstd",
+          f"goal >= {GOAL_VS_DH:g}x")
+    ratio("dh-virtualenv(xz) / pydebvenv(xz)  like-for-like", "dh-virtualenv/xz", "pydebvenv/xz",
+          "")
+    ratio("venv+pip+dpkg-deb(zstd) / pydebvenv(zstd)", "venv+pip+dpkg-deb/zstd",
+          "pydebvenv/zstd", "")
+    ratio("pydebvenv(zstd) / floor(zstd)", "pydebvenv/zstd", "floor/zstd",
+          f"goal <= {GOAL_VS_FLOOR:g}x")
+    ratio("pydebvenv(xz) / floor(xz)", "pydebvenv/xz", "floor/xz", "")
+    peak = rows.get("pydebvenv/zstd", {}).get("peak_rss_mb")
+    print(f"  {'pydebvenv(zstd) peak RSS':<44} "
+          f"{_fmt(peak if isinstance(peak, float) else None, 6, 1)} MB  goal < {GOAL_RSS_MB:g} MB")
+    pd = rows.get("pydebvenv/zstd", {}).get("dpkg_i_median_s")
+    dh = rows.get("dh-virtualenv/xz", {}).get("dpkg_i_median_s")
+    text = (f"{pd:.2f} s vs {dh:.2f} s" if isinstance(pd, float) and isinstance(dh, float)
+            else "n/a")
+    print(f"  {'dpkg -i: pydebvenv(zstd) vs dh-virtualenv':<44} {text}   goal: not slower")
+    return {"contenders": rows}
+
+
+def _load() -> str:
+    # other work on the machine inflates every figure alike; ratios survive it better
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _fmt(value: float | None, width: int, digits: int = 2) -> str:
+    return f"{value:{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
+
+
+# ---------------------------------------------------------------------------------------------
+# main
+
+
+CONTENDER_KEYS = ("floor", "floor-xz", "pydebvenv", "pydebvenv-xz", "venv-pip", "venv-pip-xz",
+                  "dh-virtualenv")
+# venv-pip-xz only on request: a single-threaded xz of ~150 MB adds minutes and says nothing
+# the zstd run and dh-virtualenv's xz run do not.
+DEFAULT_KEYS = tuple(k for k in CONTENDER_KEYS if k != "venv-pip-xz")
+
+
+def contenders(keys: Sequence[str], cache: Path, python: str) -> list[Contender]:
+    """The selected contenders, in CONTENDER_KEYS order."""
+    table = {
+        "floor": lambda: _floor(cache, "zstd"),
+        "floor-xz": lambda: _floor(cache, "xz"),
+        "pydebvenv": lambda: _pydebvenv(cache, "zstd"),
+        "pydebvenv-xz": lambda: _pydebvenv(cache, "xz"),
+        "venv-pip": lambda: _venv_pip(cache, python, "zstd"),
+        "venv-pip-xz": lambda: _venv_pip(cache, python, "xz"),
+        "dh-virtualenv": lambda: _dh_virtualenv(cache),
+    }
+    return [table[k]() for k in CONTENDER_KEYS if k in keys]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--cache-dir", type=Path,
+                   default=Path.home() / ".cache" / "pydebvenv-bench" / "wheels",
+                   help="the warm wheel cache (filled once with pip download)")
+    p.add_argument("--work-dir", type=Path, default=None,
+                   help="where builds go (default: a temporary directory, removed at the end)")
+    p.add_argument("--runs", type=int, default=3, help="runs of each fast contender (zstd)")
+    p.add_argument("--slow-runs", type=int, default=1,
+                   help="runs of dh-virtualenv and of the xz variants")
+    p.add_argument("--install-runs", type=int, default=3, help="dpkg -i runs per package")
+    p.add_argument("--only", default=",".join(DEFAULT_KEYS),
+                   help=f"comma-separated subset of {','.join(CONTENDER_KEYS)}")
+    p.add_argument("--python", default="/usr/bin/python3.11",
+                   help="interpreter for venv+pip+dpkg-deb (the target's)")
+    p.add_argument("--no-install", action="store_true", help="skip the dpkg -i timings")
+    p.add_argument("--no-download", action="store_true", help="never run pip download")
+    p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument("--floor-worker", nargs="+", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; 0 when every selected contender built, 1 otherwise."""
+    args = parse_args(argv)
+    if args.floor_worker:
+        compression, out, *wheels = args.floor_worker
+        floor_worker(compression, Path(out), [Path(w) for w in wheels])
+        return 0
+    keys = [k.strip() for k in args.only.split(",") if k.strip()]
+    unknown = sorted(set(keys) - set(CONTENDER_KEYS))
+    if unknown:
+        raise SystemExit(f"unknown contender(s) {unknown!r}: use {','.join(CONTENDER_KEYS)}")
+    cache = args.cache_dir.expanduser().resolve()
+    prepare_cache(cache, download=not args.no_download)
+    wheels = app_wheels(cache)
+    print(f"app: {APP_NAME} {APP_VERSION}, {len(wheels)} pinned wheels "
+          f"({sum(w.stat().st_size for w in wheels) / 1e6:.1f} MB) from {cache}")
+    print(f"host: {os.cpu_count()} CPUs, load {_load()}; runs: {args.runs} (zstd), {args.slow_runs} "
+          f"(dh-virtualenv, xz); dpkg -i runs: {args.install_runs}")
+    print("compression: pydebvenv: debian-12 default zstd -3, and xz -6 for like-for-like; "
+          "dh-virtualenv: dh_builddeb -> dpkg-deb default, xz -6 multi-threaded; "
+          "venv+pip: dpkg-deb -Z<name>; floor: pydebvenv's compressor", flush=True)
+    work = (args.work_dir.resolve() if args.work_dir
+            else Path(tempfile.mkdtemp(prefix="pydebvenv-bench-")))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        outcomes = build_all(contenders(keys, cache, args.python), work, args.runs,
+                             args.slow_runs)
+        if not args.no_install and args.install_runs > 0:
+            install_all(outcomes, work, args.install_runs)
+        figures = report(outcomes)
+        print(f"load average at the end: {_load()}")
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n",
+                                 encoding="utf-8")
+    finally:
+        if not args.keep and args.work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0 if all(m.ok for o in outcomes for m in o.builds) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

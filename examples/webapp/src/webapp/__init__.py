@@ -1,0 +1,3 @@
+"""webapp: a tiny WSGI service that uses two C-extension dependencies."""
+
+__version__ = "1.0"

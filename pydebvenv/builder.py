@@ -1,0 +1,196 @@
+"""The one place that composes the steps: project -> target -> wheels -> entries -> archive."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .appwheel import build_app_wheel, check_app_wheel_fits
+from .debfile.control import Control
+from .debfile.entry import Entry, host_file_entry
+from .debfile.writer import write_deb
+from .debmeta import DocInputs, architecture, bin_symlinks, depends, doc_entries
+from .errors import ConfigError, ResolutionError
+from .layout import venv_entries
+from .maintscripts import Snippets, compile_entries, maintainer_scripts
+from .project import Project, load_project, requirement_sources
+from .report import Reporter
+from .requirements import parse_requirements_files, requirement_specs
+from .target import Target, get_target, host_facts
+from .wheels import Resolution, default_wheel_cache, resolve
+
+__all__ = ["build"]
+
+# lintian rejects files older than 1975 (Check/Files/Date.pm); a fixed date keeps builds
+# reproducible when SOURCE_DATE_EPOCH is not set.  2020-01-01T00:00:00Z.
+DEFAULT_EPOCH = 1577836800
+
+
+def build(
+    project_dir: str | os.PathLike[str] = ".",
+    *,
+    output_dir: str | os.PathLike[str] = "dist",
+    reporter: Reporter | None = None,
+    **options: Any,
+) -> Path:
+    """Build ``project_dir`` into a .deb in ``output_dir`` and return its path.
+
+    Keyword arguments mirror the ``[tool.pydebvenv]`` keys (``target``, ``arch``,
+    ``wheel_cache``, ``offline``, ``requirements`` — a list of requirement-file
+    paths, like ``-r`` — ``compression``, ``revision``, ``depends``, ...) and take
+    precedence over the project's configuration.
+    """
+    report = reporter or Reporter.silent()
+    root = Path(project_dir).resolve()
+    out = Path(output_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    project = load_project(root, options)
+    opts = project.options
+    host = host_facts()
+    target = get_target(opts.target, opts.arch, host)
+    report.info(f"target: {target.name} (python{target.pyver}, glibc "
+                f"{target.glibc[0]}.{target.glibc[1]})")
+    epoch = _source_date_epoch()
+    cache = Path(opts.wheel_cache).expanduser() if opts.wheel_cache else default_wheel_cache()
+    cache.mkdir(parents=True, exist_ok=True)
+
+    with tempfile.TemporaryDirectory(prefix=".pydebvenv-", dir=out) as tmp:
+        with report.phase("build the app's wheel"):
+            app = build_app_wheel(root, Path(tmp), wheel_cache=cache, offline=opts.offline,
+                                  source_date_epoch=epoch)
+            check_app_wheel_fits(app, target, host)
+        project = load_project(root, options, wheel_metadata=_wheel_metadata(app.path))
+        with report.phase("resolve"):
+            resolution = _resolve(project, target, cache, app.path, report)
+        with report.phase("lay out"):
+            entries, control, scripts = _package(project, target, resolution, epoch, root)
+        with report.phase("write"):
+            deb = write_deb(control, entries, out, compression=opts.compression
+                            or target.default_compression, scripts=scripts,
+                            source_date_epoch=epoch)
+    report.done(deb)
+    return deb
+
+
+def _source_date_epoch() -> int:
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is None:
+        return DEFAULT_EPOCH
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(
+            f"SOURCE_DATE_EPOCH must be a whole number of seconds, got {value!r}"
+        ) from None
+
+
+def _wheel_metadata(path: Path) -> Any:
+    from .wheels import read_wheel_metadata
+
+    return read_wheel_metadata(path)
+
+
+def _resolve(project: Project, target: Target, cache: Path, app_wheel: Path,
+             report: Reporter) -> Resolution:
+    kind, paths = requirement_sources(project)
+    report.info(f"requirements: {kind}" + (f" ({', '.join(str(p) for p in paths)})" if paths
+                                              else ""))
+    opts = project.options
+    if kind == "dependencies" or not paths:
+        # the application's own Requires-Dist (in its wheel) is the whole list
+        specs = requirement_specs([], "pyproject.toml")
+        constraints: tuple[Any, ...] = ()
+    elif kind == "pylock.toml":
+        from .fetch import specs_from_pylock
+
+        specs = specs_from_pylock(paths[0])
+        constraints = ()
+    else:
+        parsed = parse_requirements_files(paths)
+        specs, constraints = parsed.requirements, parsed.constraints
+    extra = [f"{project.dist_name}[{','.join(opts.extras)}]"] if opts.extras else []
+    extra += ["pip"] if opts.include_pip else []
+    specs = tuple(specs) + tuple(requirement_specs(extra, "tool.pydebvenv"))
+    try:
+        return resolve(specs, cache, target, local_wheels=[app_wheel], constraints=constraints)
+    except ResolutionError:
+        if opts.offline:
+            raise
+    # Not offline: fetch what is missing for the target, then resolve again.
+    from .fetch import fetch_requirements
+
+    report.info("fetching missing wheels for the target")
+    fetch_requirements(specs, target=target, cache=cache, constraints=constraints,
+                       local_wheels=[app_wheel], reporter=report)
+    return resolve(specs, cache, target, local_wheels=[app_wheel], constraints=constraints)
+
+
+def _package(project: Project, target: Target, resolution: Resolution, epoch: int,
+             root: Path) -> tuple[list[Entry], Control, Any]:
+    opts = project.options
+    venv = f"{opts.prefix.rstrip('/')}/{project.package}"
+    # pip, setuptools and wheel are only here when something requires them (or
+    # include_pip asked for pip): the venv is never seeded with installer tools.
+    wheels = list(resolution.wheels)
+    layout = venv_entries(venv, target, [w.path for w in wheels],
+                          requested={w.name for w in wheels if w.requested},
+                          prompt=project.package)
+    entries: list[Entry] = list(layout.entries)
+    if opts.compile:
+        # hash-based pycs made here, only when this host runs the target's Python X.Y
+        entries = list(compile_entries(venv, target, entries))
+    own = layout.scripts.get(project.dist_name, ())
+    exposed = own if opts.scripts is None else tuple(opts.scripts)
+    missing = sorted(set(exposed) - {s for names in layout.scripts.values() for s in names})
+    if missing:
+        raise ConfigError(f"tool.pydebvenv.scripts names {', '.join(map(repr, missing))}, which no "
+                          f"installed distribution provides; the console scripts are: "
+                          f"{', '.join(sorted(own)) or 'none'}")
+    entries += bin_symlinks(venv, exposed)
+    for extra in opts.files:
+        entries.append(host_file_entry(extra.destination.lstrip("/"), root / extra.source,
+                                       mode=extra.mode, conffile=extra.conffile,
+                                       source=f"tool.pydebvenv.files {extra.source!r}"))
+    entries += doc_entries(DocInputs(
+        package=project.package, version=project.version, dist_name=project.dist_name,
+        maintainer=project.maintainer, upstream_contact=project.maintainer,
+        homepage=project.homepage, license_expression=project.license_expression,
+        license_text=project.license_text, target_name=target.name,
+        bundled=[(str(w.name), str(w.version)) for w in wheels], tool_version=__version__,
+    ), venv, epoch)
+    fields: list[tuple[str, str]] = [("Depends", depends(target, layout.platform_tags,
+                                                         layout.has_binary, opts.depends))]
+    for key, values in (("Pre-Depends", opts.pre_depends), ("Recommends", opts.recommends),
+                        ("Suggests", opts.suggests), ("Conflicts", opts.conflicts),
+                        ("Breaks", opts.breaks), ("Replaces", opts.replaces),
+                        ("Provides", opts.provides)):
+        if values:
+            fields.append((key, ", ".join(values)))
+    fields += [("Section", project.section), ("Priority", project.priority)]
+    if project.homepage:
+        fields.append(("Homepage", project.homepage))
+    fields += list(_extra_fields(opts.fields))
+    description = project.summary
+    if project.extended_description:
+        description += "\n" + project.extended_description
+    control = Control(
+        package=project.package, version=project.version,
+        architecture=architecture(target, layout.has_binary),
+        maintainer=project.maintainer, description=description, fields=tuple(fields),
+    )
+    snippets = Snippets(**{k: v for k, v in _snippets(project).items()})
+    scripts = maintainer_scripts(venv, compile_on_install=not opts.compile, snippets=snippets,
+                                 python_version=target.pyver)
+    return entries, control, scripts
+
+
+def _extra_fields(fields: Mapping[str, str]) -> list[tuple[str, str]]:
+    return sorted(fields.items())
+
+
+def _snippets(project: Project) -> dict[str, str]:
+    return {name: text for name, text in project.options.maintainer_scripts.items() if text}

@@ -1,0 +1,201 @@
+"""The command line: parse arguments, make one library call, turn errors into one line and a code.
+
+The option flags of ``build`` and ``fetch`` come from ``project.KEYS`` (the rows with a
+CLI flag), so a flag and its [tool.pydebvenv] key cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydebvenv import __version__
+from pydebvenv.errors import PydebvenvError
+from pydebvenv.project import KEYS, Key
+from pydebvenv.report import NORMAL, QUIET, Reporter
+
+__all__ = ["main", "make_parser"]
+
+EXIT_CODES = """\
+exit codes:
+  0    success
+  1    the build (or fetch, or inspection) failed
+  2    usage or configuration error (bad flag, pyproject.toml, requirements file, target)
+  130  interrupted (Ctrl-C)"""
+
+EXAMPLES = """\
+examples:
+  pydebvenv init                          add [tool.pydebvenv] to ./pyproject.toml
+  pydebvenv fetch --target debian-12 --arch arm64
+                                          download the wheels a Debian 12 arm64 venv needs
+  pydebvenv build -o dist                 build ./ into dist/<name>_<version>_<arch>.deb
+  pydebvenv build --target ubuntu-24.04 --offline -r requirements.txt path/to/project
+  pydebvenv inspect dist/myapp_1.0-1_amd64.deb
+"""
+
+# The keys `fetch` understands (the rest only matter when the package is written).
+_FETCH_KEYS = ("target", "arch", "wheel-cache", "requirements", "extras", "index-url",
+               "extra-index-urls", "find-links")
+
+
+def _add_key(parser: argparse.ArgumentParser, key: Key) -> None:
+    assert key.flag is not None
+    names = key.flag.split("/")
+    help_text = f"{key.meaning} ([tool.pydebvenv] {key.toml}; default: {key.default})"
+    help_text = help_text.replace("%", "%%")
+    if key.type == "boolean":
+        parser.add_argument(*names, dest=key.attr, action="store_true", default=None,
+                            help=help_text)
+    elif key.type in ("list of strings", "list of paths"):
+        parser.add_argument(*names, dest=key.attr, action="append", metavar="VALUE",
+                            help=help_text + " (repeatable)")
+    else:
+        parser.add_argument(*names, dest=key.attr, metavar=key.attr.upper(), help=help_text)
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    default: Any = 0 if top else argparse.SUPPRESS
+    parser.add_argument("-v", "--verbose", action="count", default=default,
+                        help="say more; show the traceback of errors")
+    parser.add_argument("-q", "--quiet", action="count", default=default,
+                        help="print only errors and the final path")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``pydebvenv`` and its subcommands."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="pydebvenv",
+        description="Build Debian packages (.deb) that carry a Python application in a "
+                    "virtualenv, from wheels for a target release and architecture.",
+        epilog=EXAMPLES + "\n" + EXIT_CODES, formatter_class=formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"pydebvenv {__version__}")
+    _common(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    build = commands.add_parser(
+        "build", help="build the project's .deb", formatter_class=formatter,
+        description="Build PROJECT_DIR's application into a .deb. Flags override "
+                    "[tool.pydebvenv], which overrides [project].",
+        epilog="example:\n  pydebvenv build --target debian-12 --arch amd64 -o dist .\n\n"
+               + EXIT_CODES)
+    build.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR",
+                       help="directory holding pyproject.toml (default: .)")
+    build.add_argument("-o", "--output-dir", default="dist",
+                       help="where the .deb is written (default: dist)")
+    for key in KEYS:
+        if key.flag:
+            _add_key(build, key)
+    _common(build, top=False)
+
+    fetch = commands.add_parser(
+        "fetch", help="download the wheels the target needs into the wheel cache",
+        formatter_class=formatter,
+        description="Fill the wheel cache for the target (pip download with the target's "
+                    "tags and markers) and write a lock file.",
+        epilog="example:\n  pydebvenv fetch --target debian-12 --arch arm64 -r "
+               "requirements.txt\n\n" + EXIT_CODES)
+    fetch.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR",
+                       help="directory holding pyproject.toml (default: .)")
+    fetch.add_argument("--lock", dest="lock_path", metavar="PATH",
+                       help="where the lock file is written (default: next to the project)")
+    for key in KEYS:
+        if key.flag and key.toml in _FETCH_KEYS:
+            _add_key(fetch, key)
+    _common(fetch, top=False)
+
+    inspect = commands.add_parser(
+        "inspect", help="verify a .deb and show its control data and files",
+        formatter_class=formatter,
+        epilog="example:\n  pydebvenv inspect dist/myapp_1.0-1_amd64.deb\n\n" + EXIT_CODES)
+    inspect.add_argument("path", metavar="DEB", help="the .deb file")
+    inspect.add_argument("--scripts", action="store_true",
+                         help="print the maintainer scripts in full")
+    _common(inspect, top=False)
+
+    init = commands.add_parser(
+        "init", help="write [tool.pydebvenv] into pyproject.toml", formatter_class=formatter,
+        description="Read the project, ask for what is missing (on a terminal), show the "
+                    "control file and add a [tool.pydebvenv] table to pyproject.toml.",
+        epilog="examples:\n  pydebvenv init\n  pydebvenv init --yes --maintainer "
+               "'Jane Doe <jane@example.org>' path/to/project\n\n" + EXIT_CODES)
+    init.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR",
+                      help="directory holding pyproject.toml (default: .)")
+    init.add_argument("-y", "--yes", action="store_true",
+                      help="ask nothing: use the flags and the project's metadata")
+    init.add_argument("--force", action="store_true",
+                      help="replace an existing [tool.pydebvenv] table")
+    init.add_argument("--maintainer", help="maintainer, 'Name <email>'")
+    init.add_argument("--name", help="Debian package name")
+    init.add_argument("--summary", help="one-line synopsis of the package")
+    _common(init, top=False)
+    return parser
+
+
+def _overrides(args: argparse.Namespace, keys: Sequence[Key]) -> dict[str, object]:
+    overrides: dict[str, object] = {}
+    for key in keys:
+        value = getattr(args, key.attr, None)
+        if value is None:
+            continue
+        # Paths on the command line are relative to the working directory; the library
+        # reads relative paths against the project directory, so make them absolute here.
+        if key.type == "path":
+            value = Path(value).absolute()
+        elif key.type == "list of paths":
+            value = [Path(item).absolute() for item in value]
+        overrides[key.attr] = value
+    return overrides
+
+
+def _run(args: argparse.Namespace, reporter: Reporter) -> int:
+    if args.command == "build":
+        from pydebvenv.builder import build
+
+        build(Path(args.project_dir), output_dir=Path(args.output_dir), reporter=reporter,
+              **_overrides(args, [k for k in KEYS if k.flag]))
+    elif args.command == "fetch":
+        from pydebvenv.fetch import fetch
+
+        keys = [k for k in KEYS if k.flag and k.toml in _FETCH_KEYS]
+        fetch(Path(args.project_dir), reporter=reporter, lock_path=args.lock_path,
+              **_overrides(args, keys))  # type: ignore[arg-type]
+    elif args.command == "inspect":
+        from pydebvenv.debfile.reader import format_deb_info, read_deb
+
+        info = read_deb(Path(args.path))
+        sys.stdout.write(format_deb_info(info, full_scripts=args.scripts))
+    else:
+        from pydebvenv.init import init
+
+        # Ask only a person: without a terminal (or with --yes) missing values are errors
+        # that name the flag to pass.
+        interactive = not args.yes and sys.stdin.isatty()
+        written = init(Path(args.project_dir), force=args.force, maintainer=args.maintainer,
+                       name=args.name, summary=args.summary,
+                       ask=input if interactive else None,
+                       show=reporter.info if reporter.verbosity >= NORMAL else None)
+        reporter.info(f"wrote [tool.pydebvenv] to {written}" if written else "nothing written")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``pydebvenv`` and ``python -m pydebvenv``; returns the exit code."""
+    args = make_parser().parse_args(argv)
+    verbosity = NORMAL + args.verbose if not args.quiet else QUIET
+    reporter = Reporter(sys.stdout, verbosity)
+    try:
+        return _run(args, reporter)
+    except PydebvenvError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"pydebvenv: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("pydebvenv: interrupted", file=sys.stderr)
+        return 130

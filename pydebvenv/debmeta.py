@@ -1,0 +1,171 @@
+"""Control metadata derived from the venv, and the files Debian Policy wants beside it.
+
+Depends on the target's exact interpreter package, libc6 from the manylinux tags of the
+bundled wheels, Architecture from whether any binary is shipped; the copyright file,
+changelog.Debian.gz and the lintian overrides the layout itself makes necessary.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from .debfile.entry import Entry, file_entry, symlink_entry
+from .target import Target
+
+__all__ = [
+    "DocInputs",
+    "architecture",
+    "bin_symlinks",
+    "depends",
+    "doc_entries",
+    "libc_requirement",
+]
+
+_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_")
+_LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+
+
+def libc_requirement(platform_tags: Iterable[str]) -> tuple[int, int] | None:
+    """The glibc of the newest manylinux tag used, or None when no platform wheel is bundled."""
+    versions: list[tuple[int, int]] = []
+    for tag in platform_tags:
+        if m := _MANYLINUX.match(tag):
+            versions.append((int(m.group(1)), int(m.group(2))))
+        elif (legacy := tag.split("_", 1)[0]) in _LEGACY:
+            versions.append(_LEGACY[legacy])
+    return max(versions) if versions else None
+
+
+def depends(target: Target, platform_tags: Iterable[str], has_binary: bool,
+            extra: Sequence[str] = ()) -> str:
+    """Depends: the versioned interpreter (a dist-upgrade that drops it shows the package broken
+    instead of silently breaking it), libc6 when compiled code is shipped, then the user's."""
+    relations = [target.interpreter_package]
+    glibc = libc_requirement(platform_tags)
+    if has_binary:
+        # an ELF without a manylinux tag (linux_* app wheel built on this very release)
+        # still needs the release's libc
+        glibc = glibc or target.glibc
+    if glibc:
+        relations.append("libc6 (>= {}.{})".format(*glibc))
+    relations += [r for r in extra if r not in relations]
+    return ", ".join(relations)
+
+
+def architecture(target: Target, has_binary: bool) -> str:
+    """`all` when every wheel is pure and nothing in the venv is an ELF binary."""
+    return target.arch.name if has_binary else "all"
+
+
+def bin_symlinks(venv: str, commands: Iterable[str]) -> list[Entry]:
+    """/usr/bin/<cmd> -> the venv's script; relative within /usr (Policy 10.5)."""
+    venv_rel = venv.strip("/")
+    parts = venv_rel.split("/")
+    entries = []
+    for cmd in sorted(set(commands)):
+        if parts[0] == "usr":
+            link = "../" + "/".join(parts[1:]) + f"/bin/{cmd}"
+        else:
+            link = f"/{venv_rel}/bin/{cmd}"
+        entries.append(symlink_entry(f"usr/bin/{cmd}", link, source=f"exposed script {cmd!r}"))
+    return entries
+
+
+@dataclass(frozen=True, slots=True)
+class DocInputs:
+    package: str
+    version: str
+    dist_name: str
+    maintainer: str
+    upstream_contact: str
+    homepage: str | None
+    license_expression: str | None
+    license_text: str | None
+    target_name: str
+    bundled: Sequence[tuple[str, str]]  # (distribution, version) of every wheel in the venv
+    tool_version: str
+
+
+def doc_entries(doc: DocInputs, venv: str, source_date_epoch: int) -> list[Entry]:
+    """copyright (DEP-5), changelog.Debian.gz and the lintian overrides file."""
+    base = f"usr/share/doc/{doc.package}"
+    return [
+        file_entry(f"{base}/copyright", _copyright(doc).encode(), source="generated copyright"),
+        file_entry(f"{base}/changelog.Debian.gz", _changelog(doc, source_date_epoch),
+                   source="generated changelog"),
+        file_entry(f"usr/share/lintian/overrides/{doc.package}",
+                   _overrides(doc.package, venv).encode(), source="generated lintian overrides"),
+    ]
+
+
+def _copyright(doc: DocInputs) -> str:
+    # https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+    license_name = doc.license_expression or ("custom" if doc.license_text else "unknown")
+    lines = [
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/",
+        f"Upstream-Name: {doc.dist_name}",
+        f"Upstream-Contact: {doc.upstream_contact}",
+    ]
+    if doc.homepage:
+        lines.append(f"Source: {doc.homepage}")
+    lines += [
+        "Comment: The virtualenv under /usr/share/python also holds these distributions,",
+        " each under its own license (see its *.dist-info directory):",
+    ]
+    lines += [f"  {name} {version}" for name, version in doc.bundled] or ["  (none)"]
+    lines += ["", "Files: *", f"Copyright: {doc.upstream_contact}", f"License: {license_name}"]
+    text = doc.license_text or (
+        f"The project declares the license {license_name}." if doc.license_expression
+        else "The project declares no license; ask its authors.")
+    lines += _fold(text)
+    return "\n".join(lines) + "\n"
+
+
+def _fold(text: str) -> list[str]:
+    out = []
+    for line in text.strip("\n").splitlines():
+        out.append(" " + line.rstrip() if line.strip() else " .")
+    return out
+
+
+def _changelog(doc: DocInputs, source_date_epoch: int) -> bytes:
+    date = format_datetime(datetime.fromtimestamp(source_date_epoch, UTC))
+    date = date.replace("-0000", "+0000")  # Policy 4.4 wants a numeric zone
+    text = (
+        f"{doc.package} ({doc.version}) unstable; urgency=medium\n\n"
+        f"  * Built by pydebvenv {doc.tool_version} for {doc.target_name}.\n\n"
+        f" -- {doc.maintainer}  {date}\n"
+    )
+    # gzip -9n: no name, the mtime field fixed, so the bytes depend on the text only
+    return gzip.compress(text.encode(), compresslevel=9, mtime=0)
+
+
+def _overrides(package: str, venv: str) -> str:
+    # Tags the layout itself causes (reference §11): compiled wheels live under
+    # /usr/share/python, bundle their own libraries and are shipped unstripped.
+    v = venv.strip("/")
+    return "".join(
+        f"{package}: {tag} [{v}/*]\n"
+        for tag in (
+            "arch-dependent-file-in-usr-share",
+            "embedded-library *",
+            "unstripped-binary-or-object",
+            "shared-library-lacks-prerequisites",
+            "shared-library-lacks-version",
+            "hardening-no-fortify-functions",
+            "hardening-no-bindnow",
+            "library-not-linked-against-libc",
+        )
+    ) + (
+        f"{package}: unusual-interpreter /{v}/bin/python *\n"
+        f"{package}: extra-license-file [{v}/*]\n"
+        f"{package}: package-contains-documentation-outside-usr-share-doc [{v}/*]\n"
+        f"{package}: repeated-path-segment *\n"
+        f"{package}: no-manual-page *\n"
+        f"{package}: package-contains-no-arch-dependent-files\n"
+    )

@@ -1,0 +1,178 @@
+"""The venv as Entries: skeleton (pyvenv.cfg, bin/python*, lib64, activate) plus every wheel.
+
+The skeleton is what CPython's ``python3 -m venv`` makes on the target (reference §7.1,
+§7.2), written for the venv's final path so nothing is relocated afterwards, and decided
+from the Target alone (never the build host's Python, CPU or filesystem).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+from pydebvenv.activate import activate_entries
+from pydebvenv.debfile.entry import Entry, dir_entry, file_entry, symlink_entry
+from pydebvenv.errors import ConfigError, WheelError
+from pydebvenv.install import install_wheel
+
+if TYPE_CHECKING:
+    from pydebvenv.target import Target
+
+__all__ = [
+    "VenvLayout",
+    "WheelLike",
+    "check_venv_path",
+    "pyvenv_cfg",
+    "skeleton_entries",
+    "venv_entries",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class VenvLayout:
+    """The venv's entries and what the package metadata needs to know about them."""
+
+    entries: tuple[Entry, ...]  # sorted by path
+    scripts: dict[str, tuple[str, ...]]  # canonical dist name -> console/gui script names
+    has_binary: bool  # any ELF member
+    elf_machines: frozenset[str]  # install.ELF_MACHINES names (compare Target.arch.elf_machine)
+    platform_tags: frozenset[str]  # platform tags of the non-pure wheels installed
+
+
+def check_venv_path(venv: str) -> str:
+    """Return ``venv`` if it is a normalised absolute POSIX path other than ``/``, else raise."""
+    if (
+        not venv.startswith("/")
+        or venv == "/"
+        or posixpath.normpath(venv) != venv
+        or venv.startswith("//")
+        or any(c in venv for c in "\0\n\r\\")
+    ):
+        raise ConfigError(
+            f"venv path {venv!r} is not a normalised absolute POSIX path; use e.g. "
+            "'/usr/share/python/app'"
+        )
+    return venv
+
+
+def pyvenv_cfg(target: Target, *, prompt: str | None = None) -> str:
+    """pyvenv.cfg as CPython's venv writes it on the target (PEP 405; reference §7.2).
+
+    No ``command`` line: it would name the build host, and it is informational only.
+    """
+    lines = [
+        f"home = {posixpath.dirname(target.interpreter)}",
+        "include-system-site-packages = false",
+        f"version = {target.python_full_version}",
+    ]
+    if target.python_version >= (3, 11):
+        # CPython's venv writes the resolved interpreter from 3.11 on.
+        lines.append(f"executable = {target.interpreter}")
+    if prompt is not None:
+        lines.append(f"prompt = {prompt!r}")  # CPython writes repr() of the prompt
+    return "\n".join(lines) + "\n"
+
+
+def skeleton_entries(venv: str, target: Target, *, prompt: str | None = None) -> tuple[Entry, ...]:
+    """Everything of the venv except the wheels' files."""
+    check_venv_path(venv)
+    root = venv.lstrip("/")
+    src = f"venv skeleton for {target.name}"
+    bin_dir = f"{venv}/bin"
+    versioned = posixpath.basename(target.interpreter)  # python3.11
+    entries = [
+        dir_entry(root, source=src),
+        dir_entry(f"{root}/bin", source=src),
+        dir_entry(f"{root}/include", source=src),
+        dir_entry(f"{root}/lib", source=src),
+        dir_entry(f"{root}/lib/python{target.pyver}", source=src),
+        dir_entry(f"{root}/{target.site_packages}", source=src),
+        file_entry(f"{root}/pyvenv.cfg", pyvenv_cfg(target, prompt=prompt).encode(), source=src),
+        # Relative, so the link stays inside the package's tree (lintian
+        # absolute-symlink-in-top-level-folder); versioned, so a new python3 default
+        # cannot silently swap the interpreter under the venv (reference §7.4).
+        symlink_entry(f"{root}/bin/{versioned}",
+                      posixpath.relpath(target.interpreter, bin_dir), source=src),
+        symlink_entry(f"{root}/bin/python", versioned, source=src),
+        symlink_entry(f"{root}/bin/python3", versioned, source=src),
+    ]
+    if target.arch.bits == 64:
+        # CPython's venv adds lib64 -> lib on 64-bit non-macOS POSIX; the TARGET's bitness.
+        entries.append(symlink_entry(f"{root}/lib64", "lib", source=src))
+    entries.extend(activate_entries(venv, target.site_packages, prompt=prompt))
+    return tuple(entries)
+
+
+@runtime_checkable
+class WheelLike(Protocol):
+    """What venv_entries needs of a cached wheel (wheels.CachedWheel has it)."""
+
+    @property
+    def path(self) -> Path: ...
+
+
+def _path_of(wheel: Path | WheelLike) -> Path:
+    return wheel.path if isinstance(wheel, WheelLike) else Path(wheel)
+
+
+def _dist_name(wheel: Path) -> str | None:
+    try:
+        return canonicalize_name(parse_wheel_filename(wheel.name)[0])
+    except InvalidWheelFilename:
+        return None  # install_wheel reports it
+
+
+def venv_entries(
+    venv: str,
+    target: Target,
+    wheels: Sequence[Path | WheelLike],
+    *,
+    requested: Collection[str] = (),
+    prompt: str | None = None,
+) -> VenvLayout:
+    """The whole venv at final path ``venv`` for ``target`` with ``wheels`` installed.
+
+    ``wheels`` are paths or ``wheels.CachedWheel`` values (anything with ``.path``; its
+    ``.requested``, when true, counts as requested).  ``requested`` names further
+    distributions the user asked for (they get a REQUESTED file).
+    Two wheels of one distribution, or two wheels writing one path, raise WheelError.
+    """
+    check_venv_path(venv)
+    wanted = {canonicalize_name(n) for n in requested}
+    entries = list(skeleton_entries(venv, target, prompt=prompt))
+    owner = {e.path: e.source for e in entries}
+    scripts: dict[str, tuple[str, ...]] = {}
+    machines: set[str] = set()
+    platforms: set[str] = set()
+    for item in sorted(wheels, key=lambda w: _path_of(w).name):
+        wheel = _path_of(item)
+        asked = _dist_name(wheel) in wanted or bool(getattr(item, "requested", False))
+        installed = install_wheel(wheel, venv, target, requested=asked)
+        if installed.name in scripts:
+            raise WheelError(
+                f"two wheels of distribution {installed.name!r} were given (the second is "
+                f"{installed.wheel!r}); pass one wheel per distribution"
+            )
+        for entry in installed.entries:
+            if entry.path in owner:
+                raise WheelError(
+                    f"{('/' + entry.path)!r} is installed by both {owner[entry.path]!r} and "
+                    f"{entry.source!r}; these wheels conflict, drop one"
+                )
+            owner[entry.path] = entry.source
+        entries.extend(installed.entries)
+        scripts[installed.name] = installed.scripts
+        machines |= installed.elf_machines
+        platforms |= installed.platform_tags
+    return VenvLayout(
+        entries=tuple(sorted(entries, key=lambda e: e.path)),
+        scripts=dict(sorted(scripts.items())),
+        has_binary=bool(machines),
+        elf_machines=frozenset(machines),
+        platform_tags=frozenset(platforms),
+    )

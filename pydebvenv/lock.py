@@ -1,0 +1,176 @@
+"""The fetch lock: which files were chosen for one target, so `build --offline` can use them.
+
+The lock is TOML, written in a fixed order (sorted entries, fixed key order) so the same
+choice gives the same bytes.  It never holds credentials: ``index`` is a URL with any
+``user:password@`` removed by the writer as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import ConfigError
+
+__all__ = [
+    "LOCK_VERSION",
+    "Lock",
+    "LockedWheel",
+    "lock_text",
+    "missing_files",
+    "read_lock",
+    "strip_credentials",
+    "write_lock",
+]
+
+#: bumped when the file's meaning changes; readers refuse versions they do not know
+LOCK_VERSION = 1
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class LockedWheel:
+    """One file in the cache (a wheel, or an sdist among the build requirements)."""
+
+    name: str  # the distribution's name as its metadata spells it
+    version: str
+    filename: str  # the file's name inside the wheel cache
+    sha256: str  # hex digest of the file's bytes
+    index: str  # where it came from: the index (or find-links) URL, without credentials
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    """What ``fetch`` chose for one target: run-time wheels and build requirements (host)."""
+
+    target: str  # Target.name, "debian-12/amd64"
+    wheels: tuple[LockedWheel, ...] = ()
+    build_requires: tuple[LockedWheel, ...] = ()
+
+
+def strip_credentials(url: str) -> str:
+    """``url`` without ``user:password@`` in its network location (other URLs unchanged)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _toml_string(value: str) -> str:
+    # JSON string escapes are a subset of TOML basic-string escapes (TOML 1.0 "String")
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _table(header: str, wheels: Iterable[LockedWheel]) -> list[str]:
+    lines: list[str] = []
+    for w in sorted(wheels, key=lambda w: (w.name.lower(), w.version, w.filename)):
+        lines += [
+            "",
+            f"[[{header}]]",
+            f"name = {_toml_string(w.name)}",
+            f"version = {_toml_string(w.version)}",
+            f"filename = {_toml_string(w.filename)}",
+            f"sha256 = {_toml_string(w.sha256)}",
+            f"index = {_toml_string(strip_credentials(w.index))}",
+        ]
+    return lines
+
+
+def lock_text(lock: Lock) -> str:
+    """The lock as TOML text (deterministic)."""
+    lines = [
+        "# pydebvenv lock: the files `pydebvenv fetch` chose for one target.",
+        "# `pydebvenv build --offline` installs exactly these from the wheel cache.",
+        f"version = {LOCK_VERSION}",
+        f"target = {_toml_string(lock.target)}",
+    ]
+    lines += _table("wheel", lock.wheels)
+    lines += _table("build-requires", lock.build_requires)
+    return "\n".join(lines) + "\n"
+
+
+def write_lock(lock: Lock, path: Path | str) -> None:
+    """Write ``lock`` to ``path`` atomically (temporary file in the same directory, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(lock_text(lock))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _wheels(path: Path, data: Mapping[str, Any], key: str) -> tuple[LockedWheel, ...]:
+    entries = data.get(key, [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"lock file {str(path)!r}: {key!r} must be an array of tables; "
+                          "run `pydebvenv fetch` again to rewrite it")
+    out = []
+    for i, entry in enumerate(entries):
+        fields = ("name", "version", "filename", "sha256", "index")
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(f), str) for f in fields):
+            raise ConfigError(f"lock file {str(path)!r}: entry {i} of {key!r} lacks one of "
+                              f"{', '.join(fields)}; run `pydebvenv fetch` again to rewrite it")
+        if not _SHA256.fullmatch(entry["sha256"]):
+            raise ConfigError(f"lock file {str(path)!r}: bad sha256 {entry['sha256']!r} for "
+                              f"{entry['filename']!r}; run `pydebvenv fetch` again")
+        if "/" in entry["filename"] or "\\" in entry["filename"]:
+            raise ConfigError(f"lock file {str(path)!r}: filename {entry['filename']!r} is not "
+                              "a plain file name; run `pydebvenv fetch` again")
+        out.append(LockedWheel(*(entry[f] for f in fields)))
+    return tuple(out)
+
+
+def read_lock(path: Path | str) -> Lock:
+    """Read a lock written by ``write_lock``; ConfigError when it is missing or malformed."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no lock file at {str(path)!r}; run `pydebvenv fetch` first") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read lock file {str(path)!r} ({exc}); "
+                          "run `pydebvenv fetch` again to rewrite it") from exc
+    if data.get("version") != LOCK_VERSION:
+        raise ConfigError(f"lock file {str(path)!r} has version {data.get('version')!r}, this "
+                          f"pydebvenv reads {LOCK_VERSION}; run `pydebvenv fetch` again")
+    target = data.get("target")
+    if not isinstance(target, str):
+        raise ConfigError(f"lock file {str(path)!r} names no target; run `pydebvenv fetch` again")
+    return Lock(target, _wheels(path, data, "wheel"), _wheels(path, data, "build-requires"))
+
+
+def missing_files(lock: Lock, cache: Path | str, *, build_requires: bool = False
+                  ) -> tuple[LockedWheel, ...]:
+    """The locked files that are absent from ``cache`` or whose sha256 differs, all at once.
+
+    ``build --offline`` names every one of them in its error instead of the first.
+    """
+    cache = Path(cache)
+    missing = []
+    for wheel in (*lock.wheels, *(lock.build_requires if build_requires else ())):
+        path = cache / wheel.filename
+        try:
+            with path.open("rb") as f:
+                ok = hashlib.file_digest(f, "sha256").hexdigest() == wheel.sha256
+        except OSError:
+            ok = False
+        if not ok:
+            missing.append(wheel)
+    return tuple(missing)

@@ -1,0 +1,78 @@
+"""Fixtures for the end-to-end tests: cached debootstrap chroots, the real wheel cache, builds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.chroots import cache_root, cached_chroot, chroot_copy
+from tests.e2e.gate import need
+from tests.e2e.projects import EXAMPLES
+from tests.e2e.wheelcache import fill_wheel_cache
+
+#: the requirements files whose wheels the session cache holds
+REQUIREMENT_FILES = (
+    EXAMPLES / "hello-cli" / "requirements.txt",
+    EXAMPLES / "webapp" / "requirements.txt",
+)
+_TOOLS = ("debootstrap", "dpkg", "dpkg-deb", "unshare", "mount", "chroot", "lintian")
+
+
+@pytest.fixture(scope="session")
+def e2e_ready() -> None:
+    """The e2e tests need root (debootstrap, mounts, chroot) and the Debian tools."""
+    if os.geteuid() != 0:
+        need("the e2e tests need root (debootstrap, mount, chroot)")
+    missing = [tool for tool in _TOOLS if shutil.which(tool) is None]
+    if missing:
+        need(f"the e2e tests need {missing!r}; run .ci/run or apt-get install them")
+
+
+@pytest.fixture(scope="session")
+def wheel_cache(e2e_ready: None) -> Path:
+    """Real wheels for the examples for every tested target, plus the examples' build backend.
+
+    Filled once by `pip download` and kept under $PYDEBVENV_TEST_CACHE/wheels.
+    """
+    return fill_wheel_cache(cache_root() / "wheels", REQUIREMENT_FILES)
+
+
+@pytest.fixture
+def chroot(
+    e2e_ready: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Path]]:
+    """`chroot("debian-12")` -> the root of a fresh, writable copy of that release's chroot.
+
+    The release itself is debootstrapped once and cached; every call gives a new copy.
+    """
+    with ExitStack() as stack:
+
+        def make(target: str) -> Path:
+            lower = cached_chroot(target)
+            scratch = tmp_path_factory.mktemp(f"chroot-{target}")
+            return stack.enter_context(chroot_copy(lower, scratch))
+
+        yield make
+
+
+@pytest.fixture
+def offline_pip(wheel_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every pip the build may start (the PEP 517 isolated build env) at the cache only.
+
+    The `build` front end installs the build backend with pip, which inherits this process's
+    environment: PIP_NO_INDEX + PIP_FIND_LINKS make it take flit_core from the wheel cache,
+    and PIP_CONFIG_FILE=/dev/null keeps this machine's pip configuration out.
+    """
+    for key in list(os.environ):
+        if key.startswith("PIP_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheel_cache))
+    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    return wheel_cache

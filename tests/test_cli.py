@@ -1,0 +1,198 @@
+"""The command line as a user runs it (subprocesses), and the reporter it prints through."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pydebvenv import __version__
+from pydebvenv.cli import make_parser
+from pydebvenv.project import KEYS
+from pydebvenv.report import Reporter
+
+REPO = Path(__file__).resolve().parents[1]
+
+PROJECT = """\
+[project]
+name = "cli-demo"
+version = "1.0"
+description = "a demo"
+authors = [{ name = "Jane Doe", email = "jane@example.org" }]
+"""
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pydebvenv", *args], cwd=REPO, text=True,
+                          capture_output=True, timeout=120, input=stdin,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str], code: int, start: str) -> None:
+    assert proc.returncode == code, (proc.stdout, proc.stderr)
+    assert proc.stderr.startswith(f"pydebvenv: error: {start}"), proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_help_lists_commands_examples_and_exit_codes() -> None:
+    proc = run("--help")
+    assert proc.returncode == 0
+    for text in ("build", "fetch", "inspect", "init", "examples:", "exit codes:",
+                 "2    usage or configuration error", "130  interrupted"):
+        assert text in proc.stdout
+    build = run("build", "--help").stdout
+    for key in KEYS:
+        if key.flag:
+            assert key.flag.split("/")[-1] in build, key.flag
+    assert "example:" in build
+
+
+def test_version() -> None:
+    proc = run("--version")
+    assert (proc.returncode, proc.stdout) == (0, f"pydebvenv {__version__}\n")
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run().returncode == 2
+    assert run("bogus").returncode == 2
+    proc = run("build", "--no-such-flag")
+    assert proc.returncode == 2 and "unrecognized arguments: --no-such-flag" in proc.stderr
+
+
+def test_config_error_is_one_line(tmp_path: Path) -> None:
+    one_line_error(run("build", str(tmp_path)), 2, "no pyproject.toml in ")
+    (tmp_path / "pyproject.toml").write_text(PROJECT + "[tool.pydebvenv]\ndepend = []\n")
+    proc = run("build", str(tmp_path))
+    one_line_error(proc, 2, "unknown key 'depend' in [tool.pydebvenv] of ")
+    assert proc.stderr.endswith("did you mean 'depends'?\n")
+
+
+def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
+    proc = run("-v", "build", str(tmp_path))
+    assert proc.returncode == 2
+    assert "Traceback (most recent call last)" in proc.stderr
+    assert proc.stderr.rstrip().splitlines()[-1].startswith("pydebvenv: error: no pyproject")
+    assert run("build", "-v", str(tmp_path)).stderr.startswith("Traceback")
+
+
+def test_target_error_from_fetch_and_build(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(PROJECT)
+    one_line_error(run("fetch", "--target", "nosuch-1", str(tmp_path)), 2, "")
+    one_line_error(run("build", "--target", "nosuch-1", "-o", str(tmp_path / "out"),
+                       str(tmp_path)), 2, "")
+
+
+def test_flag_type_error_from_cli(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(PROJECT)
+    one_line_error(run("build", "--compression", "bz2", str(tmp_path)), 2,
+                   "option 'compression': unknown compression 'bz2'")
+    one_line_error(run("build", "--name", "Bad Name", str(tmp_path)), 2,
+                   "option 'name': 'Bad Name' is not a valid Debian package name")
+
+
+def test_inspect_garbage_is_inspect_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.deb"
+    bad.write_bytes(b"this is not an ar archive\n" * 4)
+    one_line_error(run("inspect", str(bad)), 1, "")
+
+
+def test_inspect_missing_file(tmp_path: Path) -> None:
+    proc = run("inspect", str(tmp_path / "missing.deb"))
+    assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("pydebvenv: error: ")
+
+
+def test_keyboard_interrupt_is_130(tmp_path: Path) -> None:
+    # init waits at a prompt on a real terminal; Ctrl-C there must give one line and 130
+    (tmp_path / "pyproject.toml").write_text(PROJECT)
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "pydebvenv", "init", str(tmp_path)],
+                            cwd=REPO, stdin=slave, stdout=slave, stderr=slave,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + 60
+    while b"[Y/n]" not in out and time.monotonic() < deadline:
+        out += os.read(master, 4096)
+    time.sleep(1)  # let input() start reading, as a person's Ctrl-C would
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    rest = b""
+    try:
+        while chunk := os.read(master, 4096):
+            rest += chunk
+    except OSError:
+        pass
+    os.close(master)
+    assert b"pydebvenv: interrupted" in rest and b"Traceback" not in rest
+
+
+def test_parser_builds_overrides_from_key_table() -> None:
+    from pydebvenv.cli import _overrides
+
+    args = make_parser().parse_args(["build", "--offline", "-r", "a.txt", "-r", "b.txt",
+                                     "--extra", "pg", "--revision", "2", "--compile"])
+    overrides = _overrides(args, [k for k in KEYS if k.flag])
+    assert overrides == {"revision": "2", "requirements": [Path("a.txt").absolute(),
+                                                          Path("b.txt").absolute()],
+                         "extras": ["pg"], "compile": True, "offline": True}
+
+
+# --- the reporter ---------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        self.now += 1.25
+        return self.now
+
+
+def test_reporter_phases_and_done(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    reporter = Reporter(stream, 0, clock=Clock())
+    with reporter.phase("resolve"):
+        reporter.info("3 wheels")
+        reporter.debug("hidden")
+    reporter("callable like a plain callback")
+    deb = tmp_path / "a.deb"
+    deb.write_bytes(b"x" * 2000)
+    reporter.done(deb)
+    digest = hashlib.sha256(b"x" * 2000).hexdigest()
+    assert stream.getvalue() == (
+        "resolve ...\n  3 wheels\nresolve: done in 1.2 s\ncallable like a plain callback\n"
+        f"built {deb} (2,000 bytes, sha256 {digest})\n"
+    )
+
+
+@pytest.mark.parametrize(("verbosity", "expected"), [(-1, "{deb}\n"), (-2, "")])
+def test_reporter_quiet_and_silent(tmp_path: Path, verbosity: int, expected: str) -> None:
+    stream = io.StringIO()
+    reporter = Reporter(stream, verbosity)
+    with reporter.phase("write"):
+        reporter.info("no")
+    reporter.progress("download", 10, 10)
+    deb = tmp_path / "a.deb"
+    deb.write_bytes(b"")
+    reporter.done(deb)
+    assert stream.getvalue() == expected.format(deb=deb)
+    assert Reporter.silent().verbosity < -1
+
+
+def test_reporter_progress_off_terminal_shows_completion_only() -> None:
+    stream = io.StringIO()
+    reporter = Reporter(stream, 1)
+    reporter.progress("numpy.whl", 10, 100)
+    reporter.progress("numpy.whl", 100, 100)
+    reporter.debug("detail")
+    assert stream.getvalue() == "numpy.whl: 100 / 100\ndetail\n"

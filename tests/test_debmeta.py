@@ -1,0 +1,97 @@
+"""Control metadata from the venv and the files Policy wants beside it."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import posixpath
+
+import pytest
+from debian.changelog import Changelog
+from debian.copyright import Copyright
+
+from pydebvenv.debmeta import (
+    DocInputs,
+    architecture,
+    bin_symlinks,
+    depends,
+    doc_entries,
+    libc_requirement,
+)
+from pydebvenv.target import get_target
+
+T12 = get_target("debian-12", "amd64")
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ([], None),
+        (["manylinux_2_17_x86_64", "manylinux2014_x86_64"], (2, 17)),
+        (["manylinux1_x86_64", "manylinux_2_28_x86_64"], (2, 28)),
+        (["manylinux2010_x86_64"], (2, 12)),
+        (["any"], None),
+    ],
+)
+def test_libc_requirement_is_the_newest_manylinux_used(tags: list[str], expected: object) -> None:
+    assert libc_requirement(tags) == expected
+
+
+def test_depends_names_the_exact_interpreter_then_libc_then_the_user() -> None:
+    assert depends(T12, [], False) == "python3.11"
+    assert depends(T12, ["manylinux_2_28_x86_64"], True, ["adduser", "python3.11"]) == (
+        "python3.11, libc6 (>= 2.28), adduser")
+    # compiled code without a manylinux tag (the app's own linux_* wheel): the release's libc
+    assert depends(T12, [], True) == "python3.11, libc6 (>= 2.36)"
+    assert depends(get_target("debian-13", "arm64"), [], False) == "python3.13"
+
+
+def test_architecture_all_only_without_binaries() -> None:
+    assert architecture(T12, False) == "all"
+    assert architecture(get_target("debian-12", "arm64"), True) == "arm64"
+
+
+@pytest.mark.parametrize("venv", ["/usr/share/python/app", "/opt/venvs/app"])
+def test_bin_symlinks_resolve_to_the_venv_script(venv: str) -> None:
+    (entry,) = bin_symlinks(venv, ["app"])
+    assert entry.path == "usr/bin/app" and entry.kind == "symlink" and entry.link
+    resolved = posixpath.normpath(posixpath.join("/usr/bin", entry.link))
+    assert resolved == f"{venv}/bin/app"
+    # Policy 10.5: relative within a top-level directory, absolute across them
+    assert entry.link.startswith("/") is (not venv.startswith("/usr/"))
+
+
+def _doc(**kw: object) -> DocInputs:
+    base = dict(package="app", version="1:2.0~rc1-1", dist_name="App", maintainer="A B <a@b.example>",
+                upstream_contact="A B <a@b.example>", homepage="https://example.org/app",
+                license_expression="MIT", license_text="Permission is granted.\n\nNo warranty.",
+                target_name="debian-12/amd64", bundled=[("click", "8.1.7")], tool_version="0.1.0")
+    base.update(kw)
+    return DocInputs(**base)  # type: ignore[arg-type]
+
+
+def test_doc_files_parse_with_debian_tools_and_are_reproducible() -> None:
+    entries = {e.path: e for e in doc_entries(_doc(), "/usr/share/python/app", 1700000000)}
+    copyright_text = entries["usr/share/doc/app/copyright"].open().read().decode()
+    parsed = Copyright(io.StringIO(copyright_text))
+    files = parsed.find_files_paragraph("anything")
+    assert files is not None and files.license is not None
+    assert files.license.synopsis == "MIT" and "No warranty." in files.license.text
+    assert "click 8.1.7" in copyright_text
+
+    gz = entries["usr/share/doc/app/changelog.Debian.gz"].open().read()
+    assert gz[4:8] == b"\0\0\0\0"  # gzip mtime field zero: -n
+    log = Changelog(gzip.decompress(gz).decode())
+    assert str(log.version) == "1:2.0~rc1-1" and log.package == "app"
+    assert log.date == "Tue, 14 Nov 2023 22:13:20 +0000"
+    again = {e.path: e for e in doc_entries(_doc(), "/usr/share/python/app", 1700000000)}
+    assert again["usr/share/doc/app/changelog.Debian.gz"].open().read() == gz
+
+    overrides = entries["usr/share/lintian/overrides/app"].open().read().decode()
+    assert "app: arch-dependent-file-in-usr-share [usr/share/python/app/*]" in overrides
+
+
+def test_copyright_without_a_license_says_so() -> None:
+    entries = doc_entries(_doc(license_expression=None, license_text=None), "/usr/share/python/app", 0)
+    text = entries[0].open().read().decode()
+    assert "License: unknown" in text and "declares no license" in text

@@ -1,0 +1,189 @@
+"""layout.py: the venv skeleton plus wheels, checked as entries and by really running it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pydebvenv.debfile.entry import Entry
+from pydebvenv.errors import ConfigError, WheelError
+from pydebvenv.layout import pyvenv_cfg, skeleton_entries, venv_entries
+from pydebvenv.maintscripts import maintainer_scripts
+from pydebvenv.target import get_target
+from tests.support.wheelmaker import make_wheel
+
+VENV = "/usr/share/python/app"
+T = get_target("debian-12", "amd64")
+
+
+def by_path(entries: tuple[Entry, ...]) -> dict[str, Entry]:
+    return {e.path: e for e in entries}
+
+
+def read(entry: Entry) -> bytes:
+    with entry.open() as stream:
+        return stream.read()
+
+
+def materialise(entries: tuple[Entry, ...], root: Path) -> None:
+    """Write entries under ``root`` as dpkg would unpack them (parents first)."""
+    for entry in sorted(entries, key=lambda e: e.path):
+        path = root / entry.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if entry.kind == "dir":
+            path.mkdir(exist_ok=True)
+        elif entry.kind == "symlink":
+            assert entry.link is not None
+            path.symlink_to(entry.link)
+        else:
+            path.write_bytes(read(entry))
+        if entry.kind != "symlink":
+            path.chmod(entry.mode)
+
+
+def test_pyvenv_cfg() -> None:
+    assert pyvenv_cfg(T) == (
+        "home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.2\n"
+        "executable = /usr/bin/python3.11\n")
+    assert pyvenv_cfg(T, prompt="my app").endswith("prompt = 'my app'\n")
+    old = get_target("debian-11", "amd64")
+    assert "executable" not in pyvenv_cfg(old) and "version = 3.9.2\n" in pyvenv_cfg(old)
+    assert "command" not in pyvenv_cfg(T)
+
+
+def test_skeleton_symlinks() -> None:
+    e = by_path(skeleton_entries(VENV, T))
+    assert e["usr/share/python/app/bin/python3.11"].link == "../../../../bin/python3.11"
+    assert e["usr/share/python/app/bin/python"].link == "python3.11"
+    assert e["usr/share/python/app/bin/python3"].link == "python3.11"
+    assert e["usr/share/python/app/lib64"].link == "lib"
+    assert e["usr/share/python/app/lib/python3.11/site-packages"].kind == "dir"
+    assert e["usr/share/python/app/include"].kind == "dir"
+    for name in ("activate", "activate.fish", "activate.csh", "activate.nu", "activate.ps1",
+                 "activate_this.py"):
+        assert e[f"usr/share/python/app/bin/{name}"].kind == "file"
+    assert read(e["usr/share/python/app/pyvenv.cfg"]) == pyvenv_cfg(T).encode()
+    deep = by_path(skeleton_entries("/opt/venvs/a/b", T))
+    assert deep["opt/venvs/a/b/bin/python3.11"].link == "../../../../../usr/bin/python3.11"
+
+
+@pytest.mark.parametrize(("arch", "lib64"), [("amd64", True), ("arm64", True), ("i386", False),
+                                             ("armhf", False), ("s390x", True)])
+def test_lib64_follows_the_target_bits(arch: str, lib64: bool) -> None:
+    e = by_path(skeleton_entries(VENV, get_target("debian-12", arch)))
+    assert ("usr/share/python/app/lib64" in e) is lib64
+
+
+def test_other_python_versions() -> None:
+    t = get_target("debian-13", "arm64")
+    e = by_path(skeleton_entries(VENV, t))
+    assert e["usr/share/python/app/bin/python3.13"].link == "../../../../bin/python3.13"
+    assert "usr/share/python/app/lib/python3.13/site-packages" in e
+
+
+@pytest.mark.parametrize("bad", ["relative/path", "/", "/usr/share/python/app/", "/a/../b",
+                                 "/a//b", "/a\nb"])
+def test_bad_venv_paths(bad: str) -> None:
+    with pytest.raises(ConfigError):
+        venv_entries(bad, T, [])
+
+
+def test_wheels_and_report(tmp_path: Path) -> None:
+    app = make_wheel(tmp_path, "app", files={"app/__init__.py": "def main(): pass\n"},
+                     entry_points={"console_scripts": {"app": "app:main", "app-admin": "app:main"}})
+    so = b"\x7fELF\x02\x01\x01" + bytes(11) + (183).to_bytes(2, "little") + bytes(40)
+    ext = make_wheel(tmp_path, "ext", tag="cp311-cp311-manylinux_2_17_aarch64",
+                     files={"ext/_c.so": so})
+    layout = venv_entries(VENV, T, [ext, app], requested=["App"])
+    assert layout.scripts == {"app": ("app", "app-admin"), "ext": ()}
+    assert layout.has_binary and layout.elf_machines == {"aarch64"}
+    assert layout.platform_tags == {"manylinux_2_17_aarch64"}
+    paths = [e.path for e in layout.entries]
+    assert paths == sorted(paths) and len(paths) == len(set(paths))
+    site = "usr/share/python/app/lib/python3.11/site-packages"
+    assert f"{site}/app-1.0.dist-info/REQUESTED" in paths
+    assert f"{site}/ext-1.0.dist-info/REQUESTED" not in paths
+    for entry in layout.entries:  # no host path anywhere
+        blob = entry.path + entry.source + (entry.link or "")
+        data = read(entry) if entry.kind == "file" else b""
+        assert str(tmp_path) not in blob and str(tmp_path).encode() not in data
+
+
+def test_cached_wheel_values(tmp_path: Path) -> None:
+    @dataclass(frozen=True)
+    class Cached:
+        path: Path
+        requested: bool
+
+    one = make_wheel(tmp_path, "one")
+    two = make_wheel(tmp_path, "two")
+    layout = venv_entries(VENV, T, [Cached(one, True), Cached(two, False)])
+    paths = {e.path for e in layout.entries}
+    site = "usr/share/python/app/lib/python3.11/site-packages"
+    assert f"{site}/one-1.0.dist-info/REQUESTED" in paths
+    assert f"{site}/two-1.0.dist-info/REQUESTED" not in paths
+
+
+def test_conflicting_wheels(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    one = make_wheel(tmp_path / "a", "one", files={"shared/x.py": "1"})
+    two = make_wheel(tmp_path / "b", "two", files={"shared/x.py": "2"})
+    with pytest.raises(WheelError, match="installed by both"):
+        venv_entries(VENV, T, [one, two])
+    again = make_wheel(tmp_path / "b", "one", "2.0")
+    with pytest.raises(WheelError, match="two wheels of distribution 'one'"):
+        venv_entries(VENV, T, [one, again])
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3.11").exists(), reason="needs Debian 12's python")
+def test_real_run(tmp_path: Path) -> None:
+    """Materialise the venv at its baked path and run it with the system Python 3.11."""
+    venv = tmp_path / "root" / "usr share" / "python" / "app"  # a space: the sh trick too
+    wheel = make_wheel(tmp_path, "hello", files={
+        "hello/__init__.py": "import sys\ndef main():\n    print('hello from', sys.prefix)\n",
+        "hello/sub/__init__.py": "",
+    }, entry_points={"console_scripts": {"hello": "hello:main"}})
+    layout = venv_entries(str(venv), T, [wheel], requested=["hello"])
+    materialise(layout.entries, Path("/"))
+    env = {"PATH": "/usr/bin:/bin"}
+    out = subprocess.run([str(venv / "bin" / "hello")], capture_output=True, text=True,
+                         check=True, env=env)
+    assert out.stdout == f"hello from {venv}\n"
+    out = subprocess.run([str(venv / "bin" / "python"), "-c",
+                          "import sys, hello; print(sys.prefix); print(hello.__file__)"],
+                         capture_output=True, text=True, check=True, env=env)
+    site = venv / "lib/python3.11/site-packages"
+    assert out.stdout.splitlines() == [str(venv), str(site / "hello/__init__.py")]
+    # the packaging tools of the venv see the distribution
+    out = subprocess.run([str(venv / "bin" / "python"), "-c",
+                          "import importlib.metadata as m; d = m.distribution('hello');"
+                          "print(d.read_text('INSTALLER'), end='')"],
+                         capture_output=True, text=True, check=True, env=env)
+    assert out.stdout == "pydebvenv\n"
+
+    scripts = maintainer_scripts(str(venv), python_version=T.pyver)
+    assert scripts.postinst and scripts.prerm and scripts.postrm
+    run_env = {**env, "DPKG_ROOT": ""}
+    subprocess.run(["sh", "-c", scripts.postinst, "postinst", "configure", ""], check=True,
+                   env=run_env)
+    pycs = sorted(p.relative_to(site) for p in site.rglob("*.pyc"))
+    assert Path("hello/__pycache__/__init__.cpython-311.pyc") in pycs
+    assert Path("hello/sub/__pycache__/__init__.cpython-311.pyc") in pycs
+    assert not (venv / "bin" / "__pycache__").exists()
+    # idempotent
+    subprocess.run(["sh", "-c", scripts.postinst, "postinst", "configure", "1.0"], check=True,
+                   env=run_env)
+    subprocess.run(["sh", "-c", scripts.prerm, "prerm", "upgrade", "0.9"], check=True,
+                   env=run_env)
+    assert not list(venv.rglob("__pycache__"))
+    subprocess.run(["sh", "-c", scripts.prerm, "prerm", "remove"], check=True, env=run_env)
+    subprocess.run(["sh", "-c", scripts.postrm, "postrm", "remove"], check=True, env=run_env)
+    assert venv.exists()
+    subprocess.run(["sh", "-c", scripts.postrm, "postrm", "purge"], check=True, env=run_env)
+    assert not venv.exists()
+    assert os.path.isdir(venv.parent)
