@@ -335,35 +335,40 @@ def _chroot_helpers() -> tuple[Callable[[], Path], Callable[[Path, Path],
 
 
 def install_all(outcomes: Sequence[Outcome], work: Path, runs: int) -> None:
-    """Time `dpkg -i` (unpack + configure, postinst included) of each contender's last .deb."""
+    """Time `dpkg -i` (unpack + configure, postinst included) of each contender's last .deb.
+
+    Every install gets a fresh copy of the cached chroot; rounds are interleaved like the
+    builds.  After the first install the app must run (`benchapp check`), not only unpack.
+    """
     cached, copy, run_in = _chroot_helpers()
     print("preparing the bookworm chroot (debootstrap on first use) ...", flush=True)
     lower = cached()
-    for outcome in outcomes:
-        c = outcome.contender
-        debs = [m.deb for m in outcome.builds if m.deb is not None]
-        if c.name == "floor" or not debs:
-            continue
-        for i in range(runs):
+    todo = [o for o in outcomes if o.contender.name != "floor" and any(m.ok for m in o.builds)]
+    for i in range(runs):
+        for outcome in todo:
+            c = outcome.contender
+            if outcome.install_note.startswith("dpkg -i failed"):
+                continue
+            deb = [m.deb for m in outcome.builds if m.deb is not None][-1]
             scratch = Path(tempfile.mkdtemp(prefix="install-", dir=work))
             with copy(lower, scratch) as root:
-                shutil.copy2(debs[-1], root / "tmp" / "bench.deb")
+                shutil.copy2(deb, root / "tmp" / "bench.deb")
                 start = time.perf_counter()
                 proc = run_in(root, "dpkg", "-i", "/tmp/bench.deb", check=False)
                 seconds = time.perf_counter() - start
                 if proc.returncode != 0:
                     outcome.install_note = "dpkg -i failed: " + _last(proc.stdout + proc.stderr)
-                    print(f"  {c.name:<18} {c.compression:<4} {outcome.install_note}", flush=True)
-                    break
-                outcome.installs.append(seconds)
-                if i == 0:  # the package must work, not only unpack
-                    check = run_in(root, f"{VENV_PATH}/bin/{APP_NAME}", "check", check=False)
-                    if check.returncode != 0:
-                        outcome.install_note = "app check failed: " + _last(
-                            check.stdout + check.stderr)
+                else:
+                    outcome.installs.append(seconds)
+                    if i == 0:
+                        check = run_in(root, f"{VENV_PATH}/bin/{APP_NAME}", "check",
+                                       check=False)
+                        if check.returncode != 0:
+                            outcome.install_note = "app check failed: " + _last(
+                                check.stdout + check.stderr)
             shutil.rmtree(scratch, ignore_errors=True)
-            print(f"  {c.name:<18} {c.compression:<4} dpkg -i run {i + 1}: {seconds:6.2f} s",
-                  flush=True)
+            state = f"{seconds:6.2f} s" if proc.returncode == 0 else outcome.install_note
+            print(f"  {c.name:<18} {c.compression:<4} dpkg -i run {i + 1}: {state}", flush=True)
 
 
 def _last(text: str) -> str:

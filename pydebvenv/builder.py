@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from packaging.requirements import Requirement
 
 from . import __version__
 from .appwheel import build_app_wheel, check_app_wheel_fits
@@ -15,11 +18,13 @@ from .debfile.entry import Entry, host_file_entry
 from .debfile.writer import write_deb
 from .debmeta import DocInputs, architecture, bin_symlinks, depends, doc_entries
 from .errors import ConfigError, ResolutionError
+from .fetch import FetchInputs, fetch_requirements, lock_path_for, specs_from_pylock
 from .layout import venv_entries
+from .lock import read_lock
 from .maintscripts import Snippets, compile_entries, maintainer_scripts
 from .project import Project, load_project, requirement_sources
 from .report import Reporter
-from .requirements import parse_requirements_files, requirement_specs
+from .requirements import RequirementSpec, parse_requirements_files, requirement_specs
 from .target import Target, get_target, host_facts
 from .wheels import Resolution, default_wheel_cache, resolve
 
@@ -96,37 +101,63 @@ def _wheel_metadata(path: Path) -> Any:
 
 def _resolve(project: Project, target: Target, cache: Path, app_wheel: Path,
              report: Reporter) -> Resolution:
-    kind, paths = requirement_sources(project)
-    report.info(f"requirements: {kind}" + (f" ({', '.join(str(p) for p in paths)})" if paths
-                                              else ""))
-    opts = project.options
-    if kind == "dependencies" or not paths:
-        # the application's own Requires-Dist (in its wheel) is the whole list
-        specs = requirement_specs([], "pyproject.toml")
-        constraints: tuple[Any, ...] = ()
-    elif kind == "pylock.toml":
-        from .fetch import specs_from_pylock
-
-        specs = specs_from_pylock(paths[0])
-        constraints = ()
-    else:
-        parsed = parse_requirements_files(paths)
-        specs, constraints = parsed.requirements, parsed.constraints
-    extra = [f"{project.dist_name}[{','.join(opts.extras)}]"] if opts.extras else []
-    extra += ["pip"] if opts.include_pip else []
-    specs = tuple(specs) + tuple(requirement_specs(extra, "tool.pydebvenv"))
+    """The wheels for the venv: from the cache, fetching what is missing unless offline."""
+    inputs, described = _inputs(project, target)
+    report.info(f"requirements: {described}")
+    specs = inputs.requirements
+    if inputs.pylock is not None:
+        specs = specs_from_pylock(inputs.pylock)
     try:
-        return resolve(specs, cache, target, local_wheels=[app_wheel], constraints=constraints)
+        return resolve(specs, cache, target, local_wheels=[app_wheel],
+                       constraints=inputs.constraints)
     except ResolutionError:
-        if opts.offline:
-            raise
-    # Not offline: fetch what is missing for the target, then resolve again.
-    from .fetch import fetch_requirements
+        if project.options.offline:
+            raise  # it names every missing wheel and the tags tried, at once
+    report.info(f"fetching the missing wheels for {target.name}")
+    fetch_requirements(inputs, target=target, cache=cache, local_wheels=[app_wheel],
+                       reporter=report)
+    return resolve(specs, cache, target, local_wheels=[app_wheel],
+                   constraints=inputs.constraints)
 
-    report.info("fetching missing wheels for the target")
-    fetch_requirements(specs, target=target, cache=cache, constraints=constraints,
-                       local_wheels=[app_wheel], reporter=report)
-    return resolve(specs, cache, target, local_wheels=[app_wheel], constraints=constraints)
+
+def _inputs(project: Project, target: Target) -> tuple[FetchInputs, str]:
+    """What to install, and a line saying where it came from.
+
+    With --offline, the lock ``fetch`` wrote for this target wins: it pins every
+    file by hash.  Otherwise the -r files, [tool.pydebvenv] requirements, a
+    requirements.txt or pylock.toml beside pyproject.toml, or the application's own
+    Requires-Dist (read from its wheel), in that order.
+    """
+    opts = project.options
+    wanted = [f"{project.dist_name}[{','.join(opts.extras)}]"] if opts.extras else []
+    wanted += ["pip"] if opts.include_pip else []
+    extra = requirement_specs(wanted, "tool.pydebvenv")
+    base = FetchInputs(requirements=extra, index_url=opts.index_url,
+                       extra_index_urls=tuple(opts.extra_index_urls),
+                       find_links=tuple(opts.find_links))
+    lock_file = lock_path_for(project.root, target)
+    if opts.offline and lock_file.is_file():
+        lock = read_lock(lock_file)
+        pins = tuple(
+            RequirementSpec(Requirement(f"{w.name}=={w.version}"),
+                            frozenset({f"sha256:{w.sha256}"}), lock_file.name)
+            for w in lock.wheels
+        )
+        return replace(base, requirements=pins + extra), f"lock {lock_file}"
+    kind, paths = requirement_sources(project)
+    where = f"{kind} ({', '.join(str(p) for p in paths)})" if paths else kind
+    if kind == "pylock.toml":
+        return replace(base, pylock=paths[0]), where
+    if kind == "dependencies" or not paths:
+        # the application's own Requires-Dist, followed from its wheel
+        return base, where
+    parsed = parse_requirements_files(paths)
+    return replace(
+        base, requirements=parsed.requirements + extra, constraints=parsed.constraints,
+        index_url=base.index_url or parsed.index_url,
+        extra_index_urls=(*base.extra_index_urls, *parsed.extra_index_urls),
+        find_links=(*base.find_links, *parsed.find_links), no_index=parsed.no_index,
+    ), where
 
 
 def _package(project: Project, target: Target, resolution: Resolution, epoch: int,
@@ -161,7 +192,7 @@ def _package(project: Project, target: Target, resolution: Resolution, epoch: in
         homepage=project.homepage, license_expression=project.license_expression,
         license_text=project.license_text, target_name=target.name,
         bundled=[(str(w.name), str(w.version)) for w in wheels], tool_version=__version__,
-    ), venv, epoch)
+    ), venv, epoch, has_binary=layout.has_binary)
     fields: list[tuple[str, str]] = [("Depends", depends(target, layout.platform_tags,
                                                          layout.has_binary, opts.depends))]
     for key, values in (("Pre-Depends", opts.pre_depends), ("Recommends", opts.recommends),
@@ -179,7 +210,7 @@ def _package(project: Project, target: Target, resolution: Resolution, epoch: in
         description += "\n" + project.extended_description
     control = Control(
         package=project.package, version=project.version,
-        architecture=architecture(target, layout.has_binary),
+        architecture=architecture(target, layout.has_binary, layout.platform_tags),
         maintainer=project.maintainer, description=description, fields=tuple(fields),
     )
     snippets = Snippets(**{k: v for k, v in _snippets(project).items()})

@@ -57,9 +57,9 @@ def depends(target: Target, platform_tags: Iterable[str], has_binary: bool,
     return ", ".join(relations)
 
 
-def architecture(target: Target, has_binary: bool) -> str:
+def architecture(target: Target, has_binary: bool, platform_tags: Iterable[str] = ()) -> str:
     """`all` when every wheel is pure and nothing in the venv is an ELF binary."""
-    return target.arch.name if has_binary else "all"
+    return target.arch.name if has_binary or any(True for _ in platform_tags) else "all"
 
 
 def bin_symlinks(venv: str, commands: Iterable[str]) -> list[Entry]:
@@ -91,7 +91,8 @@ class DocInputs:
     tool_version: str
 
 
-def doc_entries(doc: DocInputs, venv: str, source_date_epoch: int) -> list[Entry]:
+def doc_entries(doc: DocInputs, venv: str, source_date_epoch: int, *,
+                has_binary: bool) -> list[Entry]:
     """copyright (DEP-5), changelog.Debian.gz and the lintian overrides file."""
     base = f"usr/share/doc/{doc.package}"
     return [
@@ -99,7 +100,8 @@ def doc_entries(doc: DocInputs, venv: str, source_date_epoch: int) -> list[Entry
         file_entry(f"{base}/changelog.Debian.gz", _changelog(doc, source_date_epoch),
                    source="generated changelog"),
         file_entry(f"usr/share/lintian/overrides/{doc.package}",
-                   _overrides(doc.package, venv).encode(), source="generated lintian overrides"),
+                   _overrides(doc.package, venv, has_binary).encode(),
+                   source="generated lintian overrides"),
     ]
 
 
@@ -145,27 +147,21 @@ def _changelog(doc: DocInputs, source_date_epoch: int) -> bytes:
     return gzip.compress(text.encode(), compresslevel=9, mtime=0)
 
 
-def _overrides(package: str, venv: str) -> str:
+def _overrides(package: str, venv: str, has_binary: bool) -> str:
     # Tags the layout itself causes (reference §11): compiled wheels live under
     # /usr/share/python, bundle their own libraries and are shipped unstripped.
+    # Only the tags that can fire are listed: lintian reports unused overrides.
     v = venv.strip("/")
-    return "".join(
+    common = f"{package}: unusual-interpreter /{v}/bin/python *\n"
+    if not has_binary:
+        return common
+    return common + "".join(
         f"{package}: {tag} [{v}/*]\n"
         for tag in (
             "arch-dependent-file-in-usr-share",
             "embedded-library *",
             "unstripped-binary-or-object",
-            "shared-library-lacks-prerequisites",
-            "shared-library-lacks-version",
             "hardening-no-fortify-functions",
             "hardening-no-bindnow",
-            "library-not-linked-against-libc",
         )
-    ) + (
-        f"{package}: unusual-interpreter /{v}/bin/python *\n"
-        f"{package}: extra-license-file [{v}/*]\n"
-        f"{package}: package-contains-documentation-outside-usr-share-doc [{v}/*]\n"
-        f"{package}: repeated-path-segment *\n"
-        f"{package}: no-manual-page *\n"
-        f"{package}: package-contains-no-arch-dependent-files\n"
     )

@@ -654,8 +654,12 @@ def fetch_requirements(
                 session.constraint_args = ["-c", str(_write_lines(
                     stage / "constraints.txt", map(_requirement_line, inputs.constraints)))]
                 req_args += session.constraint_args
-        # the file itself, not only its name: an index must not offer a "newer" application
-        req_args += [str(session.built / name) for name in sorted(own)]
+        # the file itself, not only its name: an index must not offer a "newer" application;
+        # with its own hash, since one --hash in the requirements puts pip in hash mode
+        if own:
+            req_args += ["-r", str(_write_lines(stage / "local.txt", [
+                f"{session.built / name} --hash=sha256:{_file_sha256(session.built / name)}"
+                for name in sorted(own)]))]
         wheels: list[LockedWheel] = []
         if inputs.requirements or inputs.pylock is not None or own:
             chosen = [c for c in _resolve_target(session, req_args, target, host)
@@ -676,6 +680,11 @@ def fetch_requirements(
         return Lock(target.name, tuple(wheels), tuple(build))
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _file_sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _fields(inputs: FetchInputs) -> dict[str, Any]:

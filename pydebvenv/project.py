@@ -13,6 +13,7 @@ import difflib
 import email.message
 import email.utils
 import re
+import textwrap
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -639,7 +640,8 @@ def _first_paragraph(text: str) -> str:
             continue  # a setext/rst title
         lines = [line for line in lines if line and not _HEADING.fullmatch(line)]
         if lines:
-            return " ".join(lines)
+            # Policy 3.4: extended description lines fit 80 columns, with the leading space
+            return textwrap.fill(" ".join(lines), width=78)
     return ""
 
 

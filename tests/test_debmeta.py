@@ -49,6 +49,8 @@ def test_depends_names_the_exact_interpreter_then_libc_then_the_user() -> None:
 def test_architecture_all_only_without_binaries() -> None:
     assert architecture(T12, False) == "all"
     assert architecture(get_target("debian-12", "arm64"), True) == "arm64"
+    # a platform wheel makes the package architecture-specific even without an ELF in it
+    assert architecture(get_target("debian-12", "arm64"), False, ["manylinux2014_aarch64"]) == "arm64"
 
 
 @pytest.mark.parametrize("venv", ["/usr/share/python/app", "/opt/venvs/app"])
@@ -71,7 +73,7 @@ def _doc(**kw: object) -> DocInputs:
 
 
 def test_doc_files_parse_with_debian_tools_and_are_reproducible() -> None:
-    entries = {e.path: e for e in doc_entries(_doc(), "/usr/share/python/app", 1700000000)}
+    entries = {e.path: e for e in doc_entries(_doc(), "/usr/share/python/app", 1700000000, has_binary=True)}
     copyright_text = entries["usr/share/doc/app/copyright"].open().read().decode()
     parsed = Copyright(io.StringIO(copyright_text))
     files = parsed.find_files_paragraph("anything")
@@ -84,7 +86,7 @@ def test_doc_files_parse_with_debian_tools_and_are_reproducible() -> None:
     log = Changelog(gzip.decompress(gz).decode())
     assert str(log.version) == "1:2.0~rc1-1" and log.package == "app"
     assert log.date == "Tue, 14 Nov 2023 22:13:20 +0000"
-    again = {e.path: e for e in doc_entries(_doc(), "/usr/share/python/app", 1700000000)}
+    again = {e.path: e for e in doc_entries(_doc(), "/usr/share/python/app", 1700000000, has_binary=True)}
     assert again["usr/share/doc/app/changelog.Debian.gz"].open().read() == gz
 
     overrides = entries["usr/share/lintian/overrides/app"].open().read().decode()
@@ -92,6 +94,16 @@ def test_doc_files_parse_with_debian_tools_and_are_reproducible() -> None:
 
 
 def test_copyright_without_a_license_says_so() -> None:
-    entries = doc_entries(_doc(license_expression=None, license_text=None), "/usr/share/python/app", 0)
+    entries = doc_entries(_doc(license_expression=None, license_text=None), "/usr/share/python/app", 0, has_binary=False)
     text = entries[0].open().read().decode()
     assert "License: unknown" in text and "declares no license" in text
+
+
+def test_binary_overrides_only_when_binaries_are_shipped() -> None:
+    def overrides(has_binary: bool) -> str:
+        entries = doc_entries(_doc(), "/usr/share/python/app", 0, has_binary=has_binary)
+        return entries[2].open().read().decode()
+
+    assert "arch-dependent-file-in-usr-share" not in overrides(False)
+    assert "unusual-interpreter" in overrides(False)
+    assert "embedded-library * [usr/share/python/app/*]" in overrides(True)

@@ -19,11 +19,8 @@ from pydebvenv.project import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-# Documents that must hold the generated key table verbatim (the README joins when the lead
-# pastes the table there).
-DOCS = [REPO / "docs" / "configuration.md"]
-if (REPO / "README.md").is_file() and "| `include-pip` |" in (REPO / "README.md").read_text():
-    DOCS.append(REPO / "README.md")
+# Documents that must hold the generated key table verbatim.
+DOCS = [REPO / "docs" / "configuration.md", REPO / "README.md"]
 
 PROJECT = """\
 [project]

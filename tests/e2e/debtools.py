@@ -114,7 +114,8 @@ def lintian(deb: Path) -> list[str]:
     lintian(1): exit 0 = no error tags, 2 = a --fail-on condition (error tags by default),
     1 = lintian itself failed; 2 without any `E:` line means it could not read the package.
     """
-    proc = subprocess.run(["lintian", "--no-cfg", str(deb)], capture_output=True, text=True)
+    # -I: info tags too, so unused overrides show
+    proc = subprocess.run(["lintian", "--no-cfg", "-I", str(deb)], capture_output=True, text=True)
     tags = [line for line in proc.stdout.splitlines() if line[:2] in ("E:", "W:", "I:", "X:")]
     errors = any(tag.startswith("E:") for tag in tags)
     if proc.returncode not in (0, 2) or (proc.returncode == 2) != errors:

@@ -42,7 +42,8 @@ EPOCH = "1700000000"
 
 class Build(Protocol):
     def __call__(
-        self, project: Path, *, target: str = ..., arch: str = ..., out: Path | None = ...
+        self, project: Path, *, target: str = ..., arch: str = ..., out: Path | None = ...,
+        compression: str | None = ...,
     ) -> Path: ...
 
 
@@ -59,7 +60,8 @@ def build(
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
 
     def run(
-        project: Path, *, target: str = "debian-12", arch: str = "amd64", out: Path | None = None
+        project: Path, *, target: str = "debian-12", arch: str = "amd64", out: Path | None = None,
+        compression: str | None = None,
     ) -> Path:
         output_dir = out if out is not None else tmp_path_factory.mktemp("dist")
         deb: Path = pydebvenv.build(
@@ -70,6 +72,7 @@ def build(
             wheel_cache=offline_pip,
             offline=True,
             requirements=[project / "requirements.txt"],
+            compression=compression,
         )
         assert deb.is_file() and deb.parent == output_dir, deb
         return deb
@@ -213,9 +216,13 @@ def test_upgrade_then_rollback_then_purge(
 @pytest.mark.lintian
 @pytest.mark.parametrize("example", ["hello-cli", "webapp"])
 def test_lintian_reports_no_errors(build: Build, tmp_path: Path, example: str) -> None:
-    deb = build(copy_example(example, tmp_path))
+    # xz: Debian 12's lintian (2.116) does not read zstd members and would report
+    # malformed-deb-archive for the target's default compression; dpkg itself reads both.
+    deb = build(copy_example(example, tmp_path), compression="xz")
     tags = lintian(deb)
     assert not [t for t in tags if t.startswith("E:")], "\n".join(tags)
+    # the overrides shipped match what the layout causes: none is left unused
+    assert not [t for t in tags if "unused-override" in t or "mismatched-override" in t], tags
 
 
 def _host_needles(*paths: Path) -> dict[str, bytes]:

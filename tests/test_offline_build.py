@@ -1,0 +1,148 @@
+"""fetch, then build --offline from the lock with no network at all (a network namespace
+without interfaces), and an offline build that names every missing wheel at once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pydebvenv.fetch import fetch, lock_path_for
+from pydebvenv.target import get_target
+from tests.support.index import LocalIndex, serve_index
+from tests.support.isolation import isolated_pip_env
+from tests.support.wheelmaker import make_wheel
+
+# A build backend distributed as a wheel on the test index, so the application's own
+# build needs something from the cache, as setuptools or hatchling would.
+_BACKEND = '''\
+import pathlib, tomllib, zipfile, base64, hashlib
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    project = tomllib.loads(pathlib.Path("pyproject.toml").read_text())["project"]
+    name, version = project["name"], project["version"]
+    info = "%s-%s.dist-info" % (name, version)
+    meta = "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\nSummary: %s\\n" % (
+        name, version, project["description"])
+    meta += "".join("Requires-Dist: %s\\n" % d for d in project.get("dependencies", []))
+    files = {
+        name + "/__init__.py": b"def main():\\n    print('offline ok')\\n",
+        info + "/METADATA": meta.encode(),
+        info + "/WHEEL": b"Wheel-Version: 1.0\\nGenerator: t\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+        info + "/entry_points.txt": ("[console_scripts]\\n%s = %s:main\\n" % (name, name)).encode(),
+    }
+    record = ""
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record += "%s,sha256=%s,%d\\n" % (path, digest, len(data))
+    files[info + "/RECORD"] = (record + info + "/RECORD,,\\n").encode()
+    filename = "%s-%s-py3-none-any.whl" % (name, version)
+    with zipfile.ZipFile(pathlib.Path(wheel_directory) / filename, "w") as zf:
+        for path, data in files.items():
+            zf.writestr(zipfile.ZipInfo(path, (2020, 1, 1, 0, 0, 0)), data)
+    return filename
+'''
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
+    root = tmp_path_factory.mktemp("index")
+    files = root / "files"
+    files.mkdir()
+    make_wheel(files, "minibackend", files={"minibackend/__init__.py": _BACKEND})
+    make_wheel(files, "libone", "2.0", requires=["libtwo>=1"])
+    make_wheel(files, "libtwo", "1.5", tag="cp38-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64")
+    make_wheel(files, "libtwo", "1.5", tag="cp38-abi3-manylinux2014_aarch64")
+    with serve_index(root) as idx:
+        yield idx
+
+
+@pytest.fixture(autouse=True)
+def _isolated_pip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env = isolated_pip_env()
+    env["PIP_CACHE_DIR"] = str(tmp_path / "pip-cache")
+    for key in list(os.environ):
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+def _project(tmp_path: Path, deps: list[str]) -> Path:
+    project = tmp_path / "offapp"
+    project.mkdir()
+    quoted = ", ".join(f'"{d}"' for d in deps)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["minibackend"]\nbuild-backend = "minibackend"\n\n'
+        f'[project]\nname = "offapp"\nversion = "1.0"\ndescription = "an offline build"\n'
+        f"dependencies = [{quoted}]\n"
+        'maintainers = [{name = "Off Line", email = "off@example.org"}]\n'
+    )
+    return project
+
+
+def _without_network(*cmd: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # A new network namespace has only a loopback interface, and it is down: nothing,
+    # not even the test index on 127.0.0.1, can be reached.
+    return subprocess.run(["unshare", "--net", *cmd], env=env, capture_output=True, text=True,
+                          check=False)
+
+
+@pytest.mark.dpkg
+def test_build_offline_from_the_lock_needs_no_network(index: LocalIndex, tmp_path: Path) -> None:
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare (util-linux) is needed: .ci/run installs it")
+    project = _project(tmp_path, ["libone"])
+    cache = tmp_path / "cache"
+    lock = fetch(project, target="debian-12", arch="arm64", wheel_cache=cache,
+                 index_url=index.url)
+    assert {w.name for w in lock.wheels} == {"libone", "libtwo"}
+    assert [w.name for w in lock.build_requires] == ["minibackend"]
+    assert lock_path_for(project, get_target("debian-12", "arm64")).is_file()
+
+    out = tmp_path / "out"
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
+    proc = _without_network(sys.executable, "-m", "pydebvenv", "build", str(project), "-o",
+                            str(out), "--target", "debian-12", "--arch", "arm64", "--offline",
+                            "--wheel-cache", str(cache), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "requirements: lock" in proc.stdout + proc.stderr
+    (deb,) = out.glob("*.deb")
+    assert deb.name == "offapp_1-1_arm64.deb"
+    contents = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True,
+                              text=True, check=True).stdout
+    assert "site-packages/libtwo-1.5.dist-info/" in contents
+    assert "./usr/bin/offapp -> ../share/python/offapp/bin/offapp" in contents
+    depends = subprocess.run(["dpkg-deb", "-f", str(deb), "Depends"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    assert depends == "python3.11, libc6 (>= 2.17)"
+
+
+def test_offline_build_names_every_missing_wheel(index: LocalIndex, tmp_path: Path) -> None:
+    project = _project(tmp_path, ["libone", "absent-one", "absent-two"])
+    cache = tmp_path / "cache"
+    # the backend only: what the application needs is not in the cache
+    fetch(project, target="debian-12", arch="amd64", wheel_cache=cache, index_url=index.url,
+          requirements=[_requirements(tmp_path, "minibackend")])
+    proc = _without_network(sys.executable, "-m", "pydebvenv", "build", str(project), "-o",
+                            str(tmp_path / "out"), "--target", "debian-12", "--arch", "amd64",
+                            "--offline", "--wheel-cache", str(cache), env=dict(os.environ))
+    assert proc.returncode == 1
+    err = proc.stderr
+    assert "Traceback" not in err
+    for name in ("libone", "absent-one", "absent-two"):
+        assert name in err
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def _requirements(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "req.txt"
+    path.write_text("".join(f"{line}\n" for line in lines))
+    return path
