@@ -22,7 +22,7 @@ from .fetch import FetchInputs, fetch_requirements, lock_path_for, specs_from_py
 from .layout import venv_entries
 from .lock import read_lock
 from .maintscripts import Snippets, compile_entries, maintainer_scripts
-from .project import Project, load_project, requirement_sources
+from .project import FileSpec, Project, load_project, requirement_sources
 from .report import Reporter
 from .requirements import RequirementSpec, parse_requirements_files, requirement_specs
 from .target import Target, get_target, host_facts
@@ -183,9 +183,7 @@ def _package(project: Project, target: Target, resolution: Resolution, epoch: in
                           f"{', '.join(sorted(own)) or 'none'}")
     entries += bin_symlinks(venv, exposed)
     for extra in opts.files:
-        entries.append(host_file_entry(extra.destination.lstrip("/"), root / extra.source,
-                                       mode=extra.mode, conffile=extra.conffile,
-                                       source=f"tool.pydebvenv.files {extra.source!r}"))
+        entries += _extra_file_entries(extra, root)
     entries += doc_entries(DocInputs(
         package=project.package, version=project.version, dist_name=project.dist_name,
         maintainer=project.maintainer, upstream_contact=project.maintainer,
@@ -217,6 +215,29 @@ def _package(project: Project, target: Target, resolution: Resolution, epoch: in
     scripts = maintainer_scripts(venv, compile_on_install=not opts.compile, snippets=snippets,
                                  python_version=target.pyver)
     return entries, control, scripts
+
+
+def _extra_file_entries(spec: FileSpec, root: Path) -> list[Entry]:
+    """A file, or every file under a directory, at its destination with the configured mode.
+
+    The mode comes from the configuration, never from the host file: a Windows checkout
+    has no mode bits to trust.
+    """
+    source = root / spec.source
+    where = f"tool.pydebvenv.files {str(spec.source)!r}"
+    dest = spec.destination.strip("/")
+    if source.is_file():
+        return [host_file_entry(dest, source, mode=spec.mode, conffile=spec.conffile,
+                                source=where)]
+    if not source.is_dir():
+        raise ConfigError(f"{where}: {str(source)!r} does not exist; fix the source path "
+                          "(relative to pyproject.toml)")
+    found = []
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        rel = path.relative_to(source).as_posix()  # POSIX names whatever the host's os.sep
+        found.append(host_file_entry(f"{dest}/{rel}", path, mode=spec.mode,
+                                     conffile=spec.conffile, source=f"{where}: {rel}"))
+    return found
 
 
 def _extra_fields(fields: Mapping[str, str]) -> list[tuple[str, str]]:

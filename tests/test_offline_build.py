@@ -14,42 +14,10 @@ import pytest
 
 from pydebvenv.fetch import fetch, lock_path_for
 from pydebvenv.target import get_target
+from tests.support.backend import BACKEND
 from tests.support.index import LocalIndex, serve_index
 from tests.support.isolation import isolated_pip_env
 from tests.support.wheelmaker import make_wheel
-
-# A build backend distributed as a wheel on the test index, so the application's own
-# build needs something from the cache, as setuptools or hatchling would.
-_BACKEND = '''\
-import pathlib, tomllib, zipfile, base64, hashlib
-
-def get_requires_for_build_wheel(config_settings=None):
-    return []
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    project = tomllib.loads(pathlib.Path("pyproject.toml").read_text())["project"]
-    name, version = project["name"], project["version"]
-    info = "%s-%s.dist-info" % (name, version)
-    meta = "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\nSummary: %s\\n" % (
-        name, version, project["description"])
-    meta += "".join("Requires-Dist: %s\\n" % d for d in project.get("dependencies", []))
-    files = {
-        name + "/__init__.py": b"def main():\\n    print('offline ok')\\n",
-        info + "/METADATA": meta.encode(),
-        info + "/WHEEL": b"Wheel-Version: 1.0\\nGenerator: t\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
-        info + "/entry_points.txt": ("[console_scripts]\\n%s = %s:main\\n" % (name, name)).encode(),
-    }
-    record = ""
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record += "%s,sha256=%s,%d\\n" % (path, digest, len(data))
-    files[info + "/RECORD"] = (record + info + "/RECORD,,\\n").encode()
-    filename = "%s-%s-py3-none-any.whl" % (name, version)
-    with zipfile.ZipFile(pathlib.Path(wheel_directory) / filename, "w") as zf:
-        for path, data in files.items():
-            zf.writestr(zipfile.ZipInfo(path, (2020, 1, 1, 0, 0, 0)), data)
-    return filename
-'''
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +25,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
     root = tmp_path_factory.mktemp("index")
     files = root / "files"
     files.mkdir()
-    make_wheel(files, "minibackend", files={"minibackend/__init__.py": _BACKEND})
+    make_wheel(files, "minibackend", files={"minibackend/__init__.py": BACKEND})
     make_wheel(files, "libone", "2.0", requires=["libtwo>=1"])
     make_wheel(files, "libtwo", "1.5", tag="cp38-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64")
     make_wheel(files, "libtwo", "1.5", tag="cp38-abi3-manylinux2014_aarch64")
@@ -120,6 +88,7 @@ def test_build_offline_from_the_lock_needs_no_network(index: LocalIndex, tmp_pat
                               text=True, check=True).stdout
     assert "site-packages/libtwo-1.5.dist-info/" in contents
     assert "./usr/bin/offapp -> ../share/python/offapp/bin/offapp" in contents
+    assert "./usr/bin/offapp-extra -> ../share/python/offapp/bin/offapp-extra" in contents
     depends = subprocess.run(["dpkg-deb", "-f", str(deb), "Depends"], capture_output=True,
                              text=True, check=True).stdout.strip()
     assert depends == "python3.11, libc6 (>= 2.17)"

@@ -269,3 +269,48 @@ def test_entries_consumed_lazily_once(tmp_path: Path) -> None:
 
     write_deb(sample_control(), gen(), tmp_path)
     assert opened == ["0", "1", "2"]  # each file opened exactly once
+
+
+def test_control_tar_members(tmp_path: Path) -> None:
+    scripts = MaintainerScripts(postinst="#!/bin/sh\nexit 0", prerm="#!/bin/sh\nexit 0\n",
+                                triggers="interest-noawait /usr/lib/python3.11\n")
+    entries = [*sample_entries(), file_entry("etc/hello-deb/other.conf", b"o\n", source="t",
+                                             conffile=True)]
+    deb = write_deb(sample_control(), entries, tmp_path, compression="gzip", scripts=scripts,
+                    source_date_epoch=EPOCH)
+    control_tar = _ar_members(deb.read_bytes())[1][1]
+    with tarfile.open(fileobj=io.BytesIO(control_tar), mode="r:gz") as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert list(members) == [".", "./conffiles", "./control", "./md5sums", "./postinst",
+                                 "./prerm", "./triggers"]
+        modes = {name: m.mode for name, m in members.items()}
+        assert modes == {".": 0o755, "./conffiles": 0o644, "./control": 0o644,
+                         "./md5sums": 0o644, "./postinst": 0o755, "./prerm": 0o755,
+                         "./triggers": 0o644}
+        assert {(m.uid, m.gid, m.uname, m.gname, m.mtime) for m in members.values()} == {
+            (0, 0, "root", "root", EPOCH)}
+
+        def text(name: str) -> str:
+            f = tar.extractfile(members[name])
+            assert f is not None
+            return f.read().decode()
+
+        assert text("./conffiles") == "/etc/hello-deb/hello.conf\n/etc/hello-deb/other.conf\n"
+        assert text("./postinst") == "#!/bin/sh\nexit 0\n"  # final newline added
+        md5_lines = text("./md5sums").splitlines()
+        assert all(len(line.split("  ")[0]) == 32 for line in md5_lines)
+        assert sorted(line.split("  ")[1] for line in md5_lines) == [
+            "usr/bin/hello-deb", "usr/share/doc/hello-deb/changelog.Debian.gz",
+            "usr/share/doc/hello-deb/copyright",
+            "usr/share/hello-deb/data.txt", "usr/share/hello-deb/" + "long-" * 30 + ".txt"]
+    # dpkg-deb itself reads it back
+    info = subprocess.run(["dpkg-deb", "--info", str(deb), "triggers"], capture_output=True,
+                          text=True, check=True).stdout
+    assert info == "interest-noawait /usr/lib/python3.11\n"
+
+
+def test_no_conffiles_member_without_conffiles(tmp_path: Path) -> None:
+    deb = write_deb(sample_control(), [file_entry("usr/x", b"x", source="t")], tmp_path,
+                    compression="none")
+    with tarfile.open(fileobj=io.BytesIO(_ar_members(deb.read_bytes())[1][1])) as tar:
+        assert tar.getnames() == [".", "./control", "./md5sums"]

@@ -1,0 +1,183 @@
+"""Every [tool.pydebvenv] key reaches the control file or the build: real builds, read back
+with dpkg-deb and pydebvenv.inspect.  The application is built by a tiny in-tree PEP 517
+backend and its dependencies come from a wheel cache the test makes, all offline."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import pydebvenv
+from pydebvenv.project import KEYS
+from tests.support.backend import BACKEND
+from tests.support.wheelmaker import make_wheel
+
+EPOCH = "1700000000"
+Build = Callable[..., Path]
+
+
+def _project(root: Path, toml_extra: str = "") -> Path:
+    project = root / "proj"
+    project.mkdir(exist_ok=True)
+    (project / "backend.py").write_text(BACKEND)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n\n'
+        '[project]\nname = "keyapp"\nversion = "2.0"\ndescription = "exercise every key"\n'
+        'dependencies = ["dep-one"]\noptional-dependencies = {fast = ["dep-fast"]}\n'
+        'maintainers = [{name = "Key Tester", email = "keys@example.org"}]\n'
+        + toml_extra
+    )
+    (project / "app.conf").write_text("setting = 1\n")
+    (project / "share").mkdir(exist_ok=True)
+    (project / "share" / "a.txt").write_text("a\n")
+    (project / "share" / "sub").mkdir(exist_ok=True)
+    (project / "share" / "sub" / "b.txt").write_text("b\n")
+    return project
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    make_wheel(cache, "dep-one", "1.0")
+    make_wheel(cache, "dep-fast", "1.0")
+    make_wheel(cache, "dep-pinned", "3.0")
+    make_wheel(cache, "dep-pinned", "4.0")
+    make_wheel(cache, "pip", "99.0", files={"pip/__init__.py": ""})
+    make_wheel(cache, "dep-native", "1.0", tag="cp38-abi3-manylinux_2_28_x86_64")
+    return cache
+
+
+@pytest.fixture
+def build(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> Build:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+
+    def run(toml_extra: str = "", **options: Any) -> Path:
+        project = _project(tmp_path, toml_extra)
+        options.setdefault("target", "debian-12")
+        options.setdefault("arch", "amd64")
+        options.setdefault("offline", True)
+        options.setdefault("wheel_cache", cache)
+        out = tmp_path / "out"
+        return pydebvenv.build(project, output_dir=out, **options)
+
+    return run
+
+
+def _field(deb: Path, name: str) -> str:
+    return subprocess.run(["dpkg-deb", "-f", str(deb), name], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def _names(deb: Path) -> list[str]:
+    data = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], capture_output=True,
+                          check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        return tf.getnames()
+
+
+def test_defaults_from_project(build: Build) -> None:
+    deb = build()
+    assert deb.name == "keyapp_2-1_all.deb"
+    assert _field(deb, "Maintainer") == "Key Tester <keys@example.org>"
+    assert _field(deb, "Depends") == "python3.11"
+    assert _field(deb, "Section") == "utils" and _field(deb, "Priority") == "optional"
+    names = _names(deb)
+    assert "./usr/bin/keyapp" in names and "./usr/bin/keyapp-extra" in names
+    assert "./usr/share/python/keyapp/lib/python3.11/site-packages/dep_one/__init__.py" in names
+    assert not [n for n in names if "/pip/" in n or n.endswith(".pyc")]
+
+
+# (keyword argument, value, check on the built package)
+CASES: list[tuple[str, object, Callable[[Path], bool]]] = [
+    ("name", "renamed", lambda d: _field(d, "Package") == "renamed"
+     and "./usr/share/python/renamed/bin/python" in _names(d)),
+    ("revision", "7", lambda d: _field(d, "Version") == "2-7"),
+    ("maintainer", "Other One <other@example.org>",
+     lambda d: _field(d, "Maintainer") == "Other One <other@example.org>"),
+    ("summary", "a better synopsis", lambda d: _field(d, "Description").startswith(
+        "a better synopsis")),
+    ("description", "Longer text.\n\nSecond paragraph.",
+     lambda d: "Second paragraph." in pydebvenv.inspect(d).control["Description"]),
+    ("prefix", "/opt/venvs", lambda d: "./opt/venvs/keyapp/bin/python" in _names(d)),
+    ("target", "debian-13", lambda d: _field(d, "Depends") == "python3.13"
+     and "./usr/share/python/keyapp/lib/python3.13/site-packages" in _names(d)),
+    ("compression", "gzip", lambda d: pydebvenv.inspect(d).compression == ("gzip", "gzip")),
+    ("extras", ["fast"], lambda d: any("site-packages/dep_fast/" in n for n in _names(d))),
+    ("depends", ["adduser"], lambda d: _field(d, "Depends") == "python3.11, adduser"),
+    ("pre_depends", ["dpkg (>= 1.19)"], lambda d: _field(d, "Pre-Depends") == "dpkg (>= 1.19)"),
+    ("recommends", ["nginx"], lambda d: _field(d, "Recommends") == "nginx"),
+    ("suggests", ["curl"], lambda d: _field(d, "Suggests") == "curl"),
+    ("conflicts", ["oldapp"], lambda d: _field(d, "Conflicts") == "oldapp"),
+    ("breaks", ["oldapp (<< 2)"], lambda d: _field(d, "Breaks") == "oldapp (<< 2)"),
+    ("replaces", ["oldapp"], lambda d: _field(d, "Replaces") == "oldapp"),
+    ("provides", ["app-service"], lambda d: _field(d, "Provides") == "app-service"),
+    ("section", "web", lambda d: _field(d, "Section") == "web"),
+    ("priority", "extra", lambda d: _field(d, "Priority") == "extra"),
+    ("fields", {"X-Team": "platform"}, lambda d: _field(d, "X-Team") == "platform"),
+    ("scripts", ["keyapp-extra"], lambda d: "./usr/bin/keyapp-extra" in _names(d)
+     and "./usr/bin/keyapp" not in _names(d)),
+    ("files", [{"source": "app.conf", "destination": "/etc/keyapp/app.conf", "conffile": True},
+               {"source": "share", "destination": "/usr/share/keyapp", "mode": "0755"}],
+     lambda d: pydebvenv.inspect(d).conffiles == ("/etc/keyapp/app.conf",)
+     and {f.path: f.mode for f in pydebvenv.inspect(d).files}.get(
+         "./usr/share/keyapp/sub/b.txt") == 0o755),
+    ("preinst", "echo PRE-SNIPPET", lambda d: "PRE-SNIPPET" in pydebvenv.inspect(d).scripts.get("preinst", "")
+     ),
+    ("postinst", "echo POST-SNIPPET", lambda d: "POST-SNIPPET" in pydebvenv.inspect(d).scripts.get("postinst", "")
+     ),
+    ("prerm", "echo PRERM-SNIPPET", lambda d: "PRERM-SNIPPET" in pydebvenv.inspect(d).scripts.get("prerm", "")
+     ),
+    ("postrm", "echo POSTRM-SNIPPET", lambda d: "POSTRM-SNIPPET" in pydebvenv.inspect(d).scripts.get("postrm", "")
+     ),
+    ("include_pip", True, lambda d: any("site-packages/pip/__init__.py" in n for n in _names(d))),
+    ("offline", True, lambda d: d.is_file()),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "check"), CASES, ids=[c[0] for c in CASES])
+def test_each_key_reaches_the_package(build: Build, key: str, value: object,
+                                      check: Callable[[Path], bool]) -> None:
+    assert not check(build()) or key == "offline", f"{key}: the default already passes"
+    assert check(build(**{key: value}))
+
+
+def test_the_same_keys_from_tool_pydebvenv(build: Build) -> None:
+    deb = build('\n[tool.pydebvenv]\nname = "fromtoml"\nrevision = "3"\n'
+                'recommends = ["nginx"]\npre-depends = ["dpkg"]\n')
+    assert (_field(deb, "Package"), _field(deb, "Version")) == ("fromtoml", "2-3")
+    assert _field(deb, "Recommends") == "nginx" and _field(deb, "Pre-Depends") == "dpkg"
+    # the API (like the CLI) wins over [tool.pydebvenv]
+    assert _field(build('\n[tool.pydebvenv]\nrevision = "3"\n', revision="4"), "Version") == "2-4"
+
+
+def test_requirements_and_arch(build: Build, tmp_path: Path) -> None:
+    req = tmp_path / "req.txt"
+    req.write_text("dep-one==1.0\ndep-pinned==3.0\ndep-native\n")
+    deb = build(requirements=[req])
+    names = _names(deb)
+    assert any("dep_pinned-3.0.dist-info" in n for n in names)
+    # a platform wheel: the target architecture and the libc of its manylinux tag
+    assert deb.name == "keyapp_2-1_amd64.deb"
+    assert _field(deb, "Depends") == "python3.11, libc6 (>= 2.28)"
+
+
+def test_compile_ships_hash_based_pycs(build: Build) -> None:
+    deb = build(compile=True)
+    pycs = [n for n in _names(deb) if n.endswith(".cpython-311.pyc")]
+    assert any("dep_one/__pycache__/__init__.cpython-311.pyc" in n for n in pycs)
+    assert "compileall" not in pydebvenv.inspect(deb).scripts.get("postinst", "")
+
+
+def test_every_key_has_a_case() -> None:
+    covered = {c[0] for c in CASES} | {"requirements", "arch", "wheel_cache", "compile",
+                                       # index keys only steer fetch: tests/test_fetch.py
+                                       "index_url", "extra_index_urls", "find_links"}
+    assert {k.toml.replace("-", "_") for k in KEYS} <= covered
