@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -70,6 +71,7 @@ class Measurement:
     deb: Path | None
     ok: bool
     note: str = ""
+    phases: tuple[tuple[str, float], ...] = ()  # pydebvenv's reporter: (phase, seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ class Outcome:
 
     contender: Contender
     builds: list[Measurement] = field(default_factory=list)
-    installs: list[float] = field(default_factory=list)
+    installs: list[tuple[float, float]] = field(default_factory=list)  # (unpack, configure)
     install_note: str = ""
 
 
@@ -158,9 +160,14 @@ _PYDEBVENV = """\
 import json, sys
 import pydebvenv
 a = json.loads(sys.argv[1])
+try:  # the phases and their times go to the log, for the report
+    from pydebvenv.report import Reporter
+    extra = {"reporter": Reporter(sys.stdout)}
+except ImportError:
+    extra = {}
 deb = pydebvenv.build(a["project"], output_dir=a["out"], target="debian-12", arch="amd64",
                       wheel_cache=a["cache"], offline=True, requirements=[a["req"]],
-                      compression=a["compression"])
+                      compression=a["compression"], **extra)
 print(deb)
 """
 
@@ -309,10 +316,26 @@ def build_all(contenders: Sequence[Contender], work: Path, runs: int, slow_runs:
             seconds, rss, code = timed(argv, cwd, env, log)
             deb = c.result(run) if code == 0 else None
             note = "" if deb else _tail(log)
-            outcome.builds.append(Measurement(seconds, rss, deb, deb is not None, note))
+            outcome.builds.append(Measurement(seconds, rss, deb, deb is not None, note,
+                                              _phases(log)))
             state = f"{seconds:8.2f} s  {rss:7.1f} MB" if deb else f"FAILED ({code}), see {log}"
             print(f"  {c.name:<18} {c.compression:<4} run {round_no + 1}: {state}", flush=True)
     return outcomes
+
+
+_PHASE_RE = re.compile(r"^\s*(.+?): done in ([0-9.]+) s$", re.MULTILINE)
+
+
+def _phases(log: Path) -> tuple[tuple[str, float], ...]:
+    """The "<phase>: done in N s" lines pydebvenv's Reporter wrote (empty for the others)."""
+    text = log.read_text(encoding="utf-8", errors="replace")
+    return tuple((name, float(sec)) for name, sec in _PHASE_RE.findall(text))
+
+
+def _phase_medians(builds: Sequence[Measurement]) -> dict[str, float]:
+    names = dict.fromkeys(name for m in builds for name, _ in m.phases)
+    return {name: statistics.median([sec for m in builds for n, sec in m.phases if n == name])
+            for name in names}
 
 
 def _tail(log: Path) -> str:
@@ -335,10 +358,13 @@ def _chroot_helpers() -> tuple[Callable[[], Path], Callable[[Path, Path],
 
 
 def install_all(outcomes: Sequence[Outcome], work: Path, runs: int) -> None:
-    """Time `dpkg -i` (unpack + configure, postinst included) of each contender's last .deb.
+    """Time `dpkg -i` of each contender's last .deb in a fresh chroot, in its two halves.
 
-    Every install gets a fresh copy of the cached chroot; rounds are interleaved like the
-    builds.  After the first install the app must run (`benchapp check`), not only unpack.
+    `dpkg -i` is `--unpack` then `--configure` (dpkg(1)); running them as two commands costs
+    one more database read (milliseconds) and shows the unpack (I/O, fsync) apart from the
+    configure step (the postinst, where pydebvenv byte-compiles).  Every install gets a fresh
+    copy of the cached chroot; rounds are interleaved like the builds.  After the first
+    install the app must run (`benchapp check`), not only unpack.
     """
     cached, copy, run_in = _chroot_helpers()
     print("preparing the bookworm chroot (debootstrap on first use) ...", flush=True)
@@ -347,19 +373,23 @@ def install_all(outcomes: Sequence[Outcome], work: Path, runs: int) -> None:
     for i in range(runs):
         for outcome in todo:
             c = outcome.contender
-            if outcome.install_note.startswith("dpkg -i failed"):
-                continue
+            if outcome.install_note.startswith("dpkg"):
+                continue  # failed once: the next round would fail alike
             deb = [m.deb for m in outcome.builds if m.deb is not None][-1]
             scratch = Path(tempfile.mkdtemp(prefix="install-", dir=work))
             with copy(lower, scratch) as root:
                 shutil.copy2(deb, root / "tmp" / "bench.deb")
-                start = time.perf_counter()
-                proc = run_in(root, "dpkg", "-i", "/tmp/bench.deb", check=False)
-                seconds = time.perf_counter() - start
-                if proc.returncode != 0:
-                    outcome.install_note = "dpkg -i failed: " + _last(proc.stdout + proc.stderr)
+                halves = []
+                for step in (("--unpack", "/tmp/bench.deb"), ("--configure", APP_NAME)):
+                    start = time.perf_counter()
+                    proc = run_in(root, "dpkg", *step, check=False)
+                    halves.append(time.perf_counter() - start)
+                    if proc.returncode != 0:
+                        outcome.install_note = f"dpkg {step[0]} failed: " + _last(
+                            proc.stdout + proc.stderr)
+                        break
                 else:
-                    outcome.installs.append(seconds)
+                    outcome.installs.append((halves[0], halves[1]))
                     if i == 0:
                         check = run_in(root, f"{VENV_PATH}/bin/{APP_NAME}", "check",
                                        check=False)
@@ -367,7 +397,8 @@ def install_all(outcomes: Sequence[Outcome], work: Path, runs: int) -> None:
                             outcome.install_note = "app check failed: " + _last(
                                 check.stdout + check.stderr)
             shutil.rmtree(scratch, ignore_errors=True)
-            state = f"{seconds:6.2f} s" if proc.returncode == 0 else outcome.install_note
+            state = (f"{sum(halves):6.2f} s (unpack {halves[0]:.2f} + configure {halves[1]:.2f})"
+                     if len(halves) == 2 and proc.returncode == 0 else outcome.install_note)
             print(f"  {c.name:<18} {c.compression:<4} dpkg -i run {i + 1}: {state}", flush=True)
 
 
@@ -389,26 +420,36 @@ def report(outcomes: Sequence[Outcome]) -> dict[str, object]:
     """Print the table, the ratios and the goals; return the same figures as data."""
     print()
     print(f"{'contender':<18} {'comp':<4} {'runs':>4} {'median s':>9} {'min s':>7} "
-          f"{'max s':>7} {'peak RSS MB':>11} {'size MB':>8} {'dpkg -i s':>9}")
+          f"{'max s':>7} {'RSS MB':>7} {'size MB':>8} {'dpkg -i s':>9} {'unpack':>7} "
+          f"{'config':>7}")
     rows: dict[str, dict[str, object]] = {}
     for o in outcomes:
         c, good = o.contender, [m for m in o.builds if m.ok]
         median_s = _median(o)
         size = good[-1].deb.stat().st_size / 1e6 if good and good[-1].deb else None
-        inst = statistics.median(o.installs) if o.installs else None
+        inst = statistics.median([u + k for u, k in o.installs]) if o.installs else None
+        unpack = statistics.median([u for u, _ in o.installs]) if o.installs else None
+        config = statistics.median([k for _, k in o.installs]) if o.installs else None
         rss = max((m.max_rss_mb for m in good), default=None)
+        notes = [m.note for m in o.builds if not m.ok] + ([o.install_note] if o.install_note
+                                                          else [])
         rows[f"{c.name}/{c.compression}"] = {
             "runs": len(good), "failed": len(o.builds) - len(good), "median_s": median_s,
             "times_s": [m.seconds for m in good], "peak_rss_mb": rss, "size_mb": size,
-            "dpkg_i_median_s": inst, "dpkg_i_s": o.installs,
-            "notes": [m.note for m in o.builds if not m.ok] + [o.install_note] * bool(
-                o.install_note)}
+            "dpkg_i_median_s": inst, "unpack_median_s": unpack, "configure_median_s": config,
+            "dpkg_i_runs_s": o.installs, "phases_s": _phase_medians(good), "notes": notes}
         print(f"{c.name:<18} {c.compression:<4} {len(good):>4} {_fmt(median_s, 9)} "
               f"{_fmt(min((m.seconds for m in good), default=None), 7)} "
               f"{_fmt(max((m.seconds for m in good), default=None), 7)} "
-              f"{_fmt(rss, 11, 1)} {_fmt(size, 8, 1)} {_fmt(inst, 9)}")
-        for note in rows[f"{c.name}/{c.compression}"]["notes"]:  # type: ignore[attr-defined]
+              f"{_fmt(rss, 7, 1)} {_fmt(size, 8, 1)} {_fmt(inst, 9)} {_fmt(unpack, 7)} "
+              f"{_fmt(config, 7)}")
+        for note in notes:
             print(f"    ! {note}")
+    for key, row in rows.items():
+        phases = row["phases_s"]
+        if isinstance(phases, dict) and phases:
+            text = ", ".join(f"{name} {sec:.2f}" for name, sec in phases.items())
+            print(f"  {key} phases (median s): {text}")
 
     def med(key: str) -> float | None:
         value = rows.get(key, {}).get("median_s")
@@ -436,7 +477,7 @@ def report(outcomes: Sequence[Outcome]) -> dict[str, object]:
     dh = rows.get("dh-virtualenv/xz", {}).get("dpkg_i_median_s")
     text = (f"{pd:.2f} s vs {dh:.2f} s" if isinstance(pd, float) and isinstance(dh, float)
             else "n/a")
-    print(f"  {'dpkg -i: pydebvenv(zstd) vs dh-virtualenv':<44} {text}   goal: not slower")
+    print(f"  {'dpkg -i: pydebvenv(zstd) vs dh-virtualenv(xz)':<44} {text}   goal: not slower")
     return {"contenders": rows}
 
 

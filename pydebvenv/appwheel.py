@@ -92,7 +92,12 @@ def check_app_wheel_fits(wheel: AppWheel, target: Target, host: HostFacts) -> No
 
 def _last_error(output: str) -> str:
     """The most telling line: the backend's exception, else pip's error, else the last line."""
-    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-    exceptions = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception|Exit):", ln)]
+    # build indents the output of the pip it runs with "< "
+    lines = [ln.strip().removeprefix("< ").strip() for ln in output.splitlines() if ln.strip()]
+    # pip failing to install the build requirements says why on its own ERROR line; the
+    # CalledProcessError that follows only repeats the command
+    missing = [ln for ln in lines if ln.startswith("ERROR: No matching distribution")]
+    exceptions = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception|Exit):", ln)
+                  and "CalledProcessError" not in ln]
     errors = [ln for ln in lines if ln.startswith("ERROR") and "Backend subprocess" not in ln]
-    return (exceptions or errors or lines or ["no output"])[-1]
+    return (missing or exceptions or errors or lines or ["no output"])[-1]

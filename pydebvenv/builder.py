@@ -13,6 +13,7 @@ from packaging.requirements import Requirement
 
 from . import __version__
 from .appwheel import build_app_wheel, check_app_wheel_fits
+from .config import FileSpec, load_options
 from .debfile.control import Control
 from .debfile.entry import Entry, host_file_entry
 from .debfile.writer import write_deb
@@ -22,11 +23,12 @@ from .fetch import FetchInputs, fetch_requirements, lock_path_for, specs_from_py
 from .layout import venv_entries
 from .lock import read_lock
 from .maintscripts import Snippets, compile_entries, maintainer_scripts
-from .project import FileSpec, Project, load_project, requirement_sources
+from .project import Project, load_project, requirement_sources
 from .report import Reporter
 from .requirements import RequirementSpec, parse_requirements_files, requirement_specs
+from .resolve import Resolution, resolve
 from .target import Target, get_target, host_facts
-from .wheels import Resolution, default_wheel_cache, resolve
+from .wheels import default_wheel_cache, read_wheel_metadata
 
 __all__ = ["build"]
 
@@ -53,8 +55,8 @@ def build(
     root = Path(project_dir).resolve()
     out = Path(output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    project = load_project(root, options)
-    opts = project.options
+    # only the options until the wheel exists: a dynamic version comes from its METADATA
+    opts = load_options(root, options)
     host = host_facts()
     target = get_target(opts.target, opts.arch, host)
     report.info(f"target: {target.name} (python{target.pyver}, glibc "
@@ -68,7 +70,7 @@ def build(
             app = build_app_wheel(root, Path(tmp), wheel_cache=cache, offline=opts.offline,
                                   source_date_epoch=epoch)
             check_app_wheel_fits(app, target, host)
-        project = load_project(root, options, wheel_metadata=_wheel_metadata(app.path))
+        project = load_project(root, options, wheel_metadata=read_wheel_metadata(app.path))
         with report.phase("resolve"):
             resolution = _resolve(project, target, cache, app.path, report)
         with report.phase("lay out"):
@@ -91,12 +93,6 @@ def _source_date_epoch() -> int:
         raise ConfigError(
             f"SOURCE_DATE_EPOCH must be a whole number of seconds, got {value!r}"
         ) from None
-
-
-def _wheel_metadata(path: Path) -> Any:
-    from .wheels import read_wheel_metadata
-
-    return read_wheel_metadata(path)
 
 
 def _resolve(project: Project, target: Target, cache: Path, app_wheel: Path,

@@ -1,6 +1,6 @@
 """The command line: parse arguments, make one library call, turn errors into one line and a code.
 
-The option flags of ``build`` and ``fetch`` come from ``project.KEYS`` (the rows with a
+The option flags of ``build`` and ``fetch`` come from ``keys.KEYS`` (the rows with a
 CLI flag), so a flag and its [tool.pydebvenv] key cannot drift apart.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from pydebvenv import __version__
 from pydebvenv.errors import PydebvenvError
-from pydebvenv.project import KEYS, Key
+from pydebvenv.keys import KEYS, Key
 from pydebvenv.report import NORMAL, QUIET, Reporter
 
 __all__ = ["main", "make_parser"]

@@ -20,8 +20,10 @@ from pathlib import Path
 
 import tomlkit
 
+from pydebvenv.config import read_pyproject
 from pydebvenv.errors import ConfigError, PydebvenvError
-from pydebvenv.project import Project, find_maintainer, project_from_data, read_pyproject
+from pydebvenv.metadata import find_maintainer
+from pydebvenv.project import Project, project_from_data
 from pydebvenv.versions import debian_package_name, is_valid_package_name
 
 __all__ = ["init", "plan_init", "preview_control", "render_table", "write_pyproject"]

@@ -40,7 +40,7 @@ class VenvLayout:
     entries: tuple[Entry, ...]  # sorted by path
     scripts: dict[str, tuple[str, ...]]  # canonical dist name -> console/gui script names
     has_binary: bool  # any ELF member
-    elf_machines: frozenset[str]  # install.ELF_MACHINES names (compare Target.arch.elf_machine)
+    elf_machines: frozenset[str]  # elf.ELF_MACHINES names (compare Target.arch.elf_machine)
     platform_tags: frozenset[str]  # platform tags of the non-pure wheels installed
 
 

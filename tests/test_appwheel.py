@@ -75,3 +75,19 @@ def test_compiled_app_wheel_only_for_the_host_platform(tmp_path: Path) -> None:
         check_app_wheel_fits(wheel, get_target("debian-12", "amd64"), HostFacts(None, "arm64"))
     pure = AppWheel(tmp_path / "tiny_app-2.0-py3-none-any.whl", pure=True)
     check_app_wheel_fits(pure, get_target("debian-13", "arm64"), HostFacts(None, "arm64"))
+
+
+def test_offline_without_the_backend_in_the_cache_says_so(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["no-such-backend-xyz"]\nbuild-backend = "nsb"\n'
+        '[project]\nname = "tiny-app"\nversion = "2.0"\n'
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(BuildError) as info:
+        build_app_wheel(project, out, wheel_cache=tmp_path / "cache", offline=True,
+                        source_date_epoch=1)
+    message = str(info.value)
+    assert "no-such-backend-xyz" in message and "pydebvenv fetch" in message, message

@@ -15,7 +15,7 @@ import pytest
 
 from pydebvenv import __version__
 from pydebvenv.cli import make_parser
-from pydebvenv.project import KEYS
+from pydebvenv.keys import KEYS
 from pydebvenv.report import Reporter
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,17 +17,9 @@ from pathlib import Path
 import pytest
 
 from pydebvenv.errors import ConfigError, FetchError
-from pydebvenv.fetch import (
-    _SHIM,
-    FetchInputs,
-    _Output,
-    _run_pip,
-    fetch,
-    fetch_requirements,
-    lock_path_for,
-    redact,
-)
+from pydebvenv.fetch import FetchInputs, fetch, fetch_requirements, lock_path_for
 from pydebvenv.lock import Lock, LockedWheel, lock_text, read_lock, write_lock
+from pydebvenv.pipdriver import SHIM, PipOutput, redact, run_pip
 from pydebvenv.requirements import requirement_specs
 from pydebvenv.target import HostFacts, get_target
 from tests.support.index import LocalIndex, serve_index
@@ -240,15 +232,15 @@ def test_pip_runs_with_only_the_targets_marker_environment(
     monkeypatch.setattr(platform, "machine", lambda: "arm64")
     target = get_target("debian-13", "arm64")
     lines: list[str] = []
-    rc, out = _run_pip(["inspect"], marker_env=target.marker_environment(),
-                       out=_Output(lines.append))
+    rc, out = run_pip(["inspect"], marker_env=target.marker_environment(),
+                      out=PipOutput(lines.append))
     assert rc == 0
     report = json.loads("\n".join(out))
     assert report["environment"] == target.marker_environment()
     # and without the bootstrap pip reports this host (so the check above can fail)
-    rc, out = _run_pip(["inspect"], marker_env=None, out=_Output(lines.append))
+    rc, out = run_pip(["inspect"], marker_env=None, out=PipOutput(lines.append))
     assert json.loads("\n".join(out))["environment"] != target.marker_environment()
-    assert "_PYDEBVENV" in _SHIM
+    assert "_PYDEBVENV" in SHIM
 
 
 def test_pure_sdist_becomes_a_wheel(index: LocalIndex, tmp_path: Path) -> None:
@@ -519,7 +511,7 @@ def test_progress_goes_to_the_reporter(index: LocalIndex, tmp_path: Path) -> Non
 
 
 def test_specs_from_pylock(tmp_path: Path) -> None:
-    from pydebvenv.fetch import specs_from_pylock
+    from pydebvenv.pylock import specs_from_pylock
 
     (tmp_path / "pylock.toml").write_text(
         'lock-version = "1.0"\ncreated-by = "test"\n[[packages]]\nname = "a"\nversion = "1.2"\n'

@@ -1,4 +1,4 @@
-"""install.py: one wheel -> entries at the venv's final path."""
+"""install, wheelzip, destination, elf: one wheel -> entries at the venv's final path."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import pytest
 from installer.scripts import Script
 
 from pydebvenv.debfile.entry import Entry
+from pydebvenv.destination import shebang
 from pydebvenv.errors import WheelError
-from pydebvenv.install import install_wheel, shebang
+from pydebvenv.install import install_wheel
 from pydebvenv.target import get_target
 from tests.support.wheelmaker import make_wheel, record_hash
 

@@ -15,8 +15,18 @@ from tests.support.isolation import isolated_pip_env
 
 __all__ = ["BACKEND", "TARGETS", "WheelTarget", "fill_wheel_cache", "manylinux_platforms"]
 
-# The examples' build backend (and the pieces a PEP 517 isolated build needs), for the host.
-BACKEND: tuple[str, ...] = ("flit_core>=3.12,<4",)
+# The PEP 517 build backends the tests build with, for the host: `build` installs them (and
+# their own dependencies, which pip downloads alongside, e.g. hatchling's packaging, pathspec,
+# pluggy and trove-classifiers) into its isolated environment.  flit_core builds the examples;
+# the others are the common backends test_backends.py proves offline builds with.
+BACKEND: tuple[str, ...] = (
+    "flit_core>=3.12,<4",
+    # 70.1 ships bdist_wheel itself: its build_meta no longer asks for `wheel`
+    "setuptools>=70.1",
+    "hatchling>=1.26",
+    "pdm-backend>=2.4",
+    "poetry-core>=2",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +75,7 @@ def _pip(args: list[str]) -> None:
 
 
 def fill_wheel_cache(cache: Path, requirement_files: Sequence[Path]) -> Path:
-    """Fill `cache` once with the wheels for every target and the build backend; return it.
+    """Fill `cache` once with the wheels for every target and the build backends; return it.
 
     A stamp file named after the requirement files' hash marks a complete fill, so a change
     to a requirements file (or an interrupted run) fills again; pip skips files it has.
@@ -87,7 +97,7 @@ def _fill(cache: Path, requirement_files: Sequence[Path]) -> Path:
         for platform in manylinux_platforms(target.glibc, target.machine):
             args += ["--platform", platform]
         _pip([*args, "-d", str(cache), *reqs])
-    # the backend for the host interpreter: `build` installs it into its isolated environment
+    # the backends for the host interpreter: `build` installs them into its isolated environment
     _pip(["--only-binary=:all:", "-d", str(cache), *BACKEND])
     for old in cache.glob(".filled-*"):
         old.unlink()

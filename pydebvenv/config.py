@@ -1,0 +1,311 @@
+"""[tool.pydebvenv] of pyproject.toml plus overrides -> a checked Options value.
+
+Precedence, highest first: overrides (CLI flags or API keyword arguments, Python names
+such as ``pre_depends``), then the ``[tool.pydebvenv]`` table (TOML names such as
+``pre-depends``); an option set by neither stays at its default.  Every key is a row of
+``keys.KEYS``: an unknown key is refused with a suggestion, a wrong type with an example.
+"""
+
+from __future__ import annotations
+
+import difflib
+import email.utils
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path, PurePosixPath
+
+from pydebvenv.errors import ConfigError
+from pydebvenv.keys import KEYS, Key
+from pydebvenv.versions import is_valid_package_name
+
+__all__ = [
+    "FileSpec",
+    "Options",
+    "load_options",
+    "options_from_data",
+    "read_pyproject",
+    "toml_table",
+]
+
+_BY_TOML = {key.toml: key for key in KEYS}
+_BY_ATTR = {key.attr: key for key in KEYS}
+
+_SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
+# Fields the Control value computes itself: refused in `fields` (deb-control(5)).
+_OWN_FIELDS = {"package", "version", "architecture", "maintainer", "installed-size",
+               "description"}
+_FIELD_NAME_RE = re.compile(r"[!-9;-~]+")  # deb822: printable ASCII except ":" and space
+
+
+@dataclass(frozen=True, slots=True)
+class FileSpec:
+    """An extra file to ship: a host file and its absolute POSIX destination."""
+
+    source: Path
+    destination: str
+    mode: int = 0o644
+    conffile: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Every [tool.pydebvenv] key after precedence; None means "not set, use the default"."""
+
+    name: str | None = None
+    revision: str = "1"
+    maintainer: str | None = None
+    summary: str | None = None
+    description: str | None = None
+    prefix: str = "/usr/share/python"
+    target: str | None = None
+    arch: str | None = None
+    compression: str | None = None
+    requirements: tuple[Path, ...] | None = None
+    extras: tuple[str, ...] = ()
+    wheel_cache: Path | None = None
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    depends: tuple[str, ...] = ()
+    pre_depends: tuple[str, ...] = ()
+    recommends: tuple[str, ...] = ()
+    suggests: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    breaks: tuple[str, ...] = ()
+    replaces: tuple[str, ...] = ()
+    provides: tuple[str, ...] = ()
+    section: str = "utils"
+    priority: str = "optional"
+    fields: Mapping[str, str] = field(default_factory=dict)
+    scripts: tuple[str, ...] | None = None
+    files: tuple[FileSpec, ...] = ()
+    preinst: str | None = None
+    postinst: str | None = None
+    prerm: str | None = None
+    postrm: str | None = None
+    compile: bool = False
+    offline: bool = False
+    include_pip: bool = False
+
+    @property
+    def maintainer_scripts(self) -> dict[str, str | None]:
+        """The user's snippets by script name: preinst, postinst, prerm, postrm."""
+        return {name: getattr(self, name) for name in _SCRIPTS}
+
+
+def read_pyproject(project_dir: Path) -> dict[str, object]:
+    """The parsed pyproject.toml of ``project_dir``; ConfigError when missing or invalid."""
+    path = Path(project_dir) / "pyproject.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no pyproject.toml in {str(project_dir)!r}: pass the project directory, or run "
+            "`pydebvenv init` in a project that has one"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{str(path)!r} is not valid TOML: {exc}; fix the file") from None
+
+
+def toml_table(data: Mapping[str, object], name: str, path: Path,
+               label: str | None = None) -> Mapping[str, object]:
+    """``data[name]`` of the TOML file ``path`` (empty when absent); ConfigError if no table."""
+    value = data.get(name, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"[{label or name}] in {str(path)!r} must be a table, not {value!r}")
+    return value
+
+
+def load_options(project_dir: Path, overrides: Mapping[str, object] = {}) -> Options:
+    """[tool.pydebvenv] of ``project_dir``/pyproject.toml with ``overrides`` on top.
+
+    Only that table is read, so ``fetch`` works before [project] is complete; without a
+    pyproject.toml the options are the defaults with ``overrides`` on top (a bare
+    requirements.txt can be fetched).
+    """
+    root = Path(project_dir).absolute()
+    exists = (root / "pyproject.toml").is_file()
+    return options_from_data(root, read_pyproject(root) if exists else {}, overrides)[0]
+
+
+def options_from_data(
+    root: Path,
+    data: Mapping[str, object],
+    overrides: Mapping[str, object] = {},  # read only, never mutated
+) -> tuple[Options, dict[str, str]]:
+    """The Options of an already parsed pyproject.toml in ``root``, and where each set option
+    came from (``"config"`` or ``"override"``)."""
+    pyproject = root / "pyproject.toml"
+    tool = toml_table(toml_table(data, "tool", pyproject), "pydebvenv", pyproject,
+                      "tool.pydebvenv")
+    values: dict[str, object] = {}
+    origins: dict[str, str] = {}
+    for toml_name, value in tool.items():
+        key = _BY_TOML.get(toml_name)
+        if key is None:
+            raise ConfigError(
+                f"unknown key {toml_name!r} in [tool.pydebvenv] of {str(pyproject)!r}"
+                f"{_suggest(toml_name, _BY_TOML)}"
+            )
+        where = f"tool.pydebvenv.{toml_name} in {str(pyproject)!r}"
+        values[key.attr] = _convert(key, value, where, root)
+        origins[key.attr] = "config"
+    for attr, value in overrides.items():
+        key = _BY_ATTR.get(attr)
+        if key is None:
+            raise ConfigError(f"unknown option {attr!r}{_suggest(attr, _BY_ATTR)}")
+        if value is None:  # an unset keyword argument or flag: keep the config value
+            continue
+        values[attr] = _convert(key, value, f"option {attr!r}", root, override=True)
+        origins[attr] = "override"
+    return Options(**values), origins  # type: ignore[arg-type]
+
+
+def _suggest(name: str, known: Mapping[str, object]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    if not close:  # an abbreviation ("dest") or the other spelling ("pre_depends")
+        flat = name.replace("-", "_")
+        close = [k for k in known if k.replace("-", "_") == flat] or sorted(
+            k for k in known if k.replace("-", "_").startswith(flat))
+    if close:
+        return f": did you mean {close[0]!r}?"
+    return f": known keys are {', '.join(sorted(known))}"
+
+
+def _convert(key: Key, value: object, where: str, root: Path, *, override: bool = False) -> object:
+    def wrong(what: str) -> ConfigError:
+        example = key.example if not override else f"{key.attr}=..."
+        return ConfigError(f"{where} must be {what}, not {value!r}: write e.g. {example}")
+
+    kind = key.type
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if kind in ("string", "path"):
+        if not isinstance(value, str | Path) or (isinstance(value, str) and not value.strip()):
+            raise wrong("a non-empty string")
+        if kind == "path":
+            return root / Path(value)
+        return _check_string(key, str(value).strip(), where)
+    if kind in ("list of strings", "list of paths"):
+        if isinstance(value, str | Path) or not isinstance(value, list | tuple):
+            raise wrong("a list of strings")
+        if not all(isinstance(item, str | Path) and str(item).strip() for item in value):
+            raise wrong("a list of non-empty strings")
+        if kind == "list of paths":
+            return tuple(root / Path(item) for item in value)
+        return tuple(_check_string(key, str(item).strip(), where) for item in value)
+    if kind == "table of strings":
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise wrong("a table of strings")
+        return dict(_check_field(str(k), str(v), where) for k, v in value.items())
+    if kind == "list of tables":
+        if not isinstance(value, list | tuple):
+            raise wrong("a list of tables")
+        return tuple(_file_spec(item, where, root, key) for item in value)
+    # "string or table": a maintainer-script snippet inline or from a file
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and set(value) == {"file"} and isinstance(value["file"], str):
+        path = root / value["file"]
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"{where}: cannot read {str(path)!r} ({exc.strerror}); fix the file name"
+            ) from None
+    raise wrong('a shell snippet string or { file = "path" }')
+
+
+def _check_string(key: Key, value: str, where: str) -> str:
+    if "\n" in value and key.toml != "description":
+        raise ConfigError(f"{where} must be one line, not {value!r}: remove the line breaks")
+    if key.toml == "name" and not is_valid_package_name(value):
+        raise ConfigError(
+            f"{where}: {value!r} is not a valid Debian package name: use two or more of "
+            "a-z 0-9 + - . starting with a letter or digit (Debian Policy 5.6.1)"
+        )
+    if key.toml == "maintainer":
+        name, address = email.utils.parseaddr(value)
+        if not name or "@" not in address:
+            raise ConfigError(
+                f"{where} must be 'Name <email>', not {value!r}: write e.g. {key.example}"
+            )
+    if key.toml == "prefix":
+        path = PurePosixPath(value)
+        if not path.is_absolute() or ".." in path.parts or str(path) == "/":
+            raise ConfigError(
+                f"{where} must be an absolute POSIX directory, not {value!r}: write e.g. "
+                f"{key.example}"
+            )
+        return str(path)
+    if key.toml == "compression":
+        accepted = ("zstd", "xz", "gzip", "none")
+        if value not in accepted:
+            raise ConfigError(f"{where}: unknown compression {value!r}: use one of "
+                              f"{', '.join(accepted)}")
+    return value
+
+
+def _check_field(name: str, value: str, where: str) -> tuple[str, str]:
+    if not _FIELD_NAME_RE.fullmatch(name) or name[0] in "#-":
+        raise ConfigError(f"{where}: invalid control field name {name!r}: use letters, "
+                          "digits and '-', such as 'X-Team'")
+    if name.lower() in _OWN_FIELDS:
+        raise ConfigError(f"{where}: the {name!r} field is computed by pydebvenv: set it "
+                          "through its own key instead (name, maintainer, summary, ...)")
+    relation = name.lower().replace("-", "_")
+    if relation in _BY_ATTR:
+        raise ConfigError(f"{where}: set {name!r} with the {_BY_ATTR[relation].toml!r} key "
+                          "of [tool.pydebvenv], not in fields")
+    if "\n" in value:
+        raise ConfigError(f"{where}: field {name!r} must be one line, not {value!r}")
+    return name, value
+
+
+def _file_spec(item: object, where: str, root: Path, key: Key) -> FileSpec:
+    allowed = {"source", "destination", "mode", "conffile"}
+    if isinstance(item, FileSpec):  # from the API: already a value, check it the same way
+        item = {"source": str(item.source), "destination": item.destination,
+                "mode": item.mode, "conffile": item.conffile}
+    if not isinstance(item, Mapping):
+        raise ConfigError(f"{where} must be a list of tables, not {item!r}: write e.g. "
+                          f"{key.example}")
+    unknown = sorted(set(item) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} in {dict(item)!r}"
+                          f"{_suggest(str(unknown[0]), dict.fromkeys(allowed))}")
+    source, destination = item.get("source"), item.get("destination")
+    if not isinstance(source, str) or not isinstance(destination, str):
+        raise ConfigError(f"{where}: {dict(item)!r} needs source and destination strings: "
+                          f"write e.g. {key.example}")
+    dest = PurePosixPath(destination)
+    if not dest.is_absolute() or ".." in dest.parts or destination.endswith("/"):
+        raise ConfigError(f"{where}: destination {destination!r} must be an absolute file "
+                          "path such as '/etc/myapp/app.conf'")
+    mode = item.get("mode", 0o644)
+    if isinstance(mode, str) and re.fullmatch(r"0?o?[0-7]{3,4}", mode):
+        mode = int(mode.replace("o", ""), 8)
+    if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o7777:
+        raise ConfigError(f"{where}: mode {mode!r} of {destination!r} must be octal such as "
+                          "0o644 or \"0755\"")
+    conffile = item.get("conffile", False)
+    if not isinstance(conffile, bool):
+        raise ConfigError(f"{where}: conffile of {destination!r} must be true or false")
+    if conffile and not destination.startswith("/etc/"):
+        raise ConfigError(f"{where}: conffile {destination!r} must be under /etc "
+                          "(Debian Policy 10.7.2); set conffile = false or move it")
+    return FileSpec(root / source, str(dest), mode, conffile)
+
+
+
+# Keep the option dataclass and the key table in step (a KEYS row without a field, or the
+# reverse, is a bug caught at import time rather than by a confusing TypeError later).
+assert [f.name for f in fields(Options)] == [k.attr for k in KEYS], "KEYS and Options differ"
