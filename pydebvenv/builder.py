@@ -13,17 +13,18 @@ from packaging.requirements import Requirement
 
 from . import __version__
 from .appwheel import build_app_wheel, check_app_wheel_fits
-from .config import FileSpec, load_options
+from .config import FileSpec, load_options, read_pyproject
 from .debfile.control import Control
 from .debfile.entry import Entry, host_file_entry
 from .debfile.writer import write_deb
 from .debmeta import DocInputs, architecture, bin_symlinks, depends, doc_entries
 from .errors import ConfigError, ResolutionError
-from .fetch import FetchInputs, fetch_requirements, lock_path_for, specs_from_pylock
+from .fetch import FetchInputs, fetch_requirements, lock_path_for
 from .layout import venv_entries
 from .lock import read_lock
 from .maintscripts import Snippets, compile_entries, maintainer_scripts
 from .project import Project, load_project, requirement_sources
+from .pylock import specs_from_pylock
 from .report import Reporter
 from .requirements import RequirementSpec, parse_requirements_files, requirement_specs
 from .resolve import Resolution, resolve
@@ -54,16 +55,17 @@ def build(
     report = reporter or Reporter.silent()
     root = Path(project_dir).resolve()
     out = Path(output_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    read_pyproject(root)  # a project, readable TOML: else a ConfigError naming the file
     # only the options until the wheel exists: a dynamic version comes from its METADATA
     opts = load_options(root, options)
     host = host_facts()
     target = get_target(opts.target, opts.arch, host)
     report.info(f"target: {target.name} (python{target.pyver}, glibc "
-                f"{target.glibc[0]}.{target.glibc[1]})")
+                f"{target.glibc[0]}.{target.glibc[1]}){_defaults_note(opts.target, opts.arch)}")
     epoch = _source_date_epoch()
     cache = Path(opts.wheel_cache).expanduser() if opts.wheel_cache else default_wheel_cache()
     cache.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix=".pydebvenv-", dir=out) as tmp:
         with report.phase("build the app's wheel"):
@@ -81,6 +83,12 @@ def build(
                             source_date_epoch=epoch)
     report.done(deb)
     return deb
+
+
+def _defaults_note(release: str | None, arch: str | None) -> str:
+    chosen = [what for what, given in (("release", release), ("architecture", arch)) if not given]
+    return f"; {' and '.join(chosen)} chosen from this host, pass --target/--arch to change" \
+        if chosen else ""
 
 
 def _source_date_epoch() -> int:

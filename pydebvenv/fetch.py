@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,14 +21,13 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from .config import load_options
 from .download import Session, place, resolve, write_lines
 from .errors import ConfigError
 from .lock import Lock, LockedWheel, write_lock
 from .pipdriver import PipOutput, Reporter
 from .piperrors import raise_for
-from .project import Options
 from .pylock import is_pylock, pylock_requirements
-from .pylock import specs_from_pylock as specs_from_pylock  # TEMPORARY re-export, lead removes
 from .requirements import (
     RequirementSpec,
     RequirementsSet,
@@ -45,7 +44,6 @@ __all__ = [
     "fetch_requirements",
     "lock_path_for",
     "project_inputs",
-    "specs_from_pylock",  # TEMPORARY re-export, lead removes
 ]
 
 
@@ -153,11 +151,15 @@ def _requirement_args(session: Session, inputs: FetchInputs, target: Target,
             session.constraint_args = ["-c", str(write_lines(
                 stage / "constraints.txt", map(_requirement_line, inputs.constraints)))]
             req_args += session.constraint_args
-    # the file itself, not only its name: an index must not offer a "newer" application;
-    # with its own hash, since one --hash in the requirements puts pip in hash mode
+    # the file itself, not only its name: an index must not offer a "newer" application.
+    # With its own hash only when another line has one: one --hash puts pip in hash mode
+    # (then it needs one on every line), and hash mode refuses the application's unpinned
+    # Requires-Dist ("all requirements must have their versions pinned with ==").
+    hashing = inputs.pylock is not None or any(spec.hashes for spec in inputs.requirements)
     if own:
         req_args += ["-r", str(write_lines(stage / "local.txt", [
-            f"{session.built / name} --hash=sha256:{file_sha256(session.built / name)}"
+            f"{session.built / name}"
+            + (f" --hash=sha256:{file_sha256(session.built / name)}" if hashing else "")
             for name in own]))]
     return req_args
 
@@ -240,17 +242,6 @@ def project_inputs(
     return FetchInputs(requirements=specs, build_requires=build_requires)
 
 
-def _project_options(root: Path, overrides: Mapping[str, object]) -> Options:
-    """[tool.pydebvenv] of the project with ``overrides`` on top (project.py's rules)."""
-    from .project import _options  # the lead owns the key table; fetch reuses it
-
-    tool = _read_pyproject(root).get("tool", {}).get("pydebvenv", {})
-    if not isinstance(tool, dict):
-        raise ConfigError(f"[tool.pydebvenv] in {str(root / 'pyproject.toml')!r} must be a "
-                          "table")
-    return _options(root, root / "pyproject.toml", tool, overrides)[0]
-
-
 def fetch(
     project_dir: Path | str = ".",
     *,
@@ -276,7 +267,7 @@ def fetch(
     given = {"requirements": requirements, "target": target, "arch": arch,
              "wheel_cache": wheel_cache, "extras": extras, "index_url": index_url,
              "extra_index_urls": extra_index_urls, "find_links": find_links}
-    options = _project_options(root, {k: v for k, v in given.items() if v not in (None, (), [])})
+    options = load_options(root, {k: v for k, v in given.items() if v not in (None, (), [])})
     t = get_target(options.target, options.arch, host)
     cache = options.wheel_cache if options.wheel_cache is not None else default_wheel_cache()
     inputs = project_inputs(root, requirements=options.requirements, extras=options.extras)

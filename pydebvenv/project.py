@@ -155,15 +155,3 @@ def requirement_sources(project: Project) -> tuple[RequirementKind, tuple[Path, 
         if (project.root / name).is_file():
             return name, (project.root / name,)
     return "dependencies", ()
-
-
-# TEMPORARY re-export, lead removes: builder.py and fetch.py import these from here until updated.
-from pydebvenv.config import FileSpec  # noqa: E402  # TEMPORARY re-export, lead removes
-
-__all__ += ["FileSpec", "Options"]  # TEMPORARY re-export, lead removes
-
-
-def _options(  # TEMPORARY re-export, lead removes: fetch.py calls it until it uses load_options
-    root: Path, pyproject: Path, tool: Mapping[str, object], overrides: Mapping[str, object]
-) -> tuple[Options, dict[str, str]]:
-    return options_from_data(root, {"tool": {"pydebvenv": tool}}, overrides)
