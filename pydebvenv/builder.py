@@ -16,7 +16,7 @@ from .appwheel import build_app_wheel, check_app_wheel_fits
 from .config import FileSpec, load_options, read_pyproject
 from .debfile.control import Control
 from .debfile.entry import Entry, host_file_entry
-from .debfile.writer import write_deb
+from .debfile.writer import resolve_epoch, write_deb
 from .debmeta import DocInputs, architecture, bin_symlinks, depends, doc_entries
 from .errors import ConfigError, ResolutionError
 from .fetch import FetchInputs, fetch_requirements, lock_path_for
@@ -33,9 +33,6 @@ from .wheels import default_wheel_cache, read_wheel_metadata
 
 __all__ = ["build"]
 
-# lintian rejects files older than 1975 (Check/Files/Date.pm); a fixed date keeps builds
-# reproducible when SOURCE_DATE_EPOCH is not set.  2020-01-01T00:00:00Z.
-DEFAULT_EPOCH = 1577836800
 
 
 def build(
@@ -62,7 +59,7 @@ def build(
     target = get_target(opts.target, opts.arch, host)
     report.info(f"target: {target.name} (python{target.pyver}, glibc "
                 f"{target.glibc[0]}.{target.glibc[1]}){_defaults_note(opts.target, opts.arch)}")
-    epoch = _source_date_epoch()
+    epoch = resolve_epoch(None)  # SOURCE_DATE_EPOCH, else the writer's fixed date
     cache = Path(opts.wheel_cache).expanduser() if opts.wheel_cache else default_wheel_cache()
     cache.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -89,18 +86,6 @@ def _defaults_note(release: str | None, arch: str | None) -> str:
     chosen = [what for what, given in (("release", release), ("architecture", arch)) if not given]
     return f"; {' and '.join(chosen)} chosen from this host, pass --target/--arch to change" \
         if chosen else ""
-
-
-def _source_date_epoch() -> int:
-    value = os.environ.get("SOURCE_DATE_EPOCH")
-    if value is None:
-        return DEFAULT_EPOCH
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(
-            f"SOURCE_DATE_EPOCH must be a whole number of seconds, got {value!r}"
-        ) from None
 
 
 def _resolve(project: Project, target: Target, cache: Path, app_wheel: Path,

@@ -166,7 +166,8 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         fetch(Path(args.project_dir), reporter=reporter, lock_path=args.lock_path,
               **_overrides(args, keys))  # type: ignore[arg-type]
     elif args.command == "inspect":
-        from pydebvenv.debfile.reader import format_deb_info, read_deb
+        from pydebvenv.debfile.reader import read_deb
+        from pydebvenv.debfile.show import format_deb_info
 
         info = read_deb(Path(args.path))
         sys.stdout.write(format_deb_info(info, full_scripts=args.scripts))

@@ -15,7 +15,8 @@ from reader_fixtures.build import (
     dpkg_fields,
 )
 
-from pydebvenv.debfile.reader import DebInfo, format_deb_info, read_deb
+from pydebvenv.debfile.reader import DebInfo, read_deb
+from pydebvenv.debfile.show import format_deb_info
 
 pytestmark = pytest.mark.dpkg
 

@@ -19,7 +19,8 @@ from reader_fixtures.build import (
     simple_data_tar,
 )
 
-from pydebvenv.debfile.reader import DebInfo, format_deb_info, read_deb
+from pydebvenv.debfile.reader import DebInfo, read_deb
+from pydebvenv.debfile.show import format_deb_info
 from pydebvenv.errors import InspectError
 
 BODY = b"#!/bin/sh\necho hello\n"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import types
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -172,6 +173,23 @@ def test_arm64_build_carries_aarch64_extensions(build: Build, tmp_path: Path) ->
         assert elf_machine(member.data) == EM_AARCH64, member.name
     # no x86_64 object slipped in anywhere
     assert not [m.name for m in members if elf_machine(m.data) not in (None, EM_AARCH64)]
+
+
+def test_bundled_shared_objects_are_shipped_unstripped(
+    build: Build, offline_pip: Path, tmp_path: Path
+) -> None:
+    # manylinux wheels carry their .so files as built; the package must ship the same bytes
+    deb = build(copy_example("webapp", tmp_path), target="debian-12", arch="arm64")
+    shipped = {m.name.split("/site-packages/", 1)[1]: m.data for m in fsys_members(deb)
+               if m.kind == "file" and ".so" in Path(m.name).suffixes}
+    assert shipped
+    in_wheels: dict[str, bytes] = {}
+    for wheel in offline_pip.glob("*cp311*aarch64*.whl"):
+        with zipfile.ZipFile(wheel) as zf:
+            in_wheels.update({n: zf.read(n) for n in zf.namelist() if n in shipped})
+    assert set(in_wheels) == set(shipped)
+    for name, data in shipped.items():
+        assert data == in_wheels[name], f"{name} differs from the wheel's copy"
 
 
 def test_upgrade_then_rollback_then_purge(
