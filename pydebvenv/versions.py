@@ -13,12 +13,13 @@ from packaging.version import InvalidVersion, Version
 
 from pydebvenv.errors import ConfigError
 
+from .debfile.control import is_package_name
+
 __all__ = ["debian_package_name", "debian_version", "is_valid_package_name"]
 
 # deb-version(7): the Debian revision may hold only A-Za-z0-9 + . ~
 _REVISION_RE = re.compile(r"[A-Za-z0-9+.~]+")
 # Debian Policy §5.6.1: lowercase letters, digits, + - . ; two or more; starts alphanumeric.
-_PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 # PEP 503 normalisation: runs of - _ . become one "-", then lowercase.
 _PEP503_RE = re.compile(r"[-_.]+")
 
@@ -88,7 +89,7 @@ def _local_segment(segment: str) -> str:
 
 def is_valid_package_name(name: str) -> bool:
     """Whether ``name`` is a valid binary package name (Debian Policy §5.6.1)."""
-    return bool(_PACKAGE_RE.fullmatch(name))
+    return is_package_name(name)
 
 
 def debian_package_name(name: str) -> str:
@@ -99,7 +100,7 @@ def debian_package_name(name: str) -> str:
     that cannot be made valid raises ConfigError saying to set ``tool.pydebvenv.name``.
     """
     normal = _PEP503_RE.sub("-", name).lower().strip("-")
-    if not _PACKAGE_RE.fullmatch(normal):
+    if not is_package_name(normal):
         why = (
             "it is shorter than two characters"
             if len(normal) < 2 and normal.isalnum()

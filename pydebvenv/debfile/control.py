@@ -21,6 +21,7 @@ __all__ = [
     "deb_filename",
     "fold_description",
     "installed_size",
+    "is_package_name",
     "render_conffiles",
     "render_control",
     "render_md5sums",
@@ -74,9 +75,14 @@ _OWN_FIELDS = ("Package", "Version", "Architecture", "Maintainer", "Installed-Si
                "Description")
 
 
+def is_package_name(name: str) -> bool:
+    """Whether ``name`` is a valid binary package name (Policy §5.6.1)."""
+    return isinstance(name, str) and _PACKAGE_RE.fullmatch(name) is not None
+
+
 def validate_package_name(name: str) -> str:
     """Return ``name`` if it is a valid binary package name (Policy §5.6.1), else raise."""
-    if not isinstance(name, str) or not _PACKAGE_RE.fullmatch(name):
+    if not is_package_name(name):
         raise ArchiveError(
             f"invalid package name {name!r}: use at least two characters from a-z 0-9 + - . "
             "starting with a letter or digit (Debian Policy 5.6.1)"
