@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -68,6 +69,7 @@ class Measurement:
 
     seconds: float
     max_rss_mb: float
+    cpu_seconds: float  # user + system of the whole tree: steadier than wall time under load
     deb: Path | None
     ok: bool
     note: str = ""
@@ -92,6 +94,7 @@ class Outcome:
     contender: Contender
     builds: list[Measurement] = field(default_factory=list)
     installs: list[tuple[float, float]] = field(default_factory=list)  # (unpack, configure)
+    install_cpu: list[float] = field(default_factory=list)  # user + system of dpkg -i
     install_note: str = ""
 
 
@@ -285,8 +288,9 @@ def _compressed(raw: BinaryIO, compression: str) -> Iterator[BinaryIO]:
 # running and timing
 
 
-def timed(argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, float, int]:
-    """Run argv; (wall seconds, peak RSS in MB of the largest process in its tree, exit code).
+def timed(argv: list[str], cwd: Path, env: dict[str, str], log: Path
+          ) -> tuple[float, float, float, int]:
+    """Run argv; (wall s, peak RSS MB of the largest process in its tree, CPU s, exit code).
 
     wait4(2) returns the child's rusage, whose ru_maxrss already folds in every descendant it
     waited for (getrusage(2), RUSAGE_CHILDREN): the largest single process, not their sum.
@@ -297,7 +301,7 @@ def timed(argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[f
         _pid, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    return seconds, usage.ru_maxrss / 1024, proc.returncode
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, proc.returncode
 
 
 def build_all(contenders: Sequence[Contender], work: Path, runs: int, slow_runs: int
@@ -313,10 +317,10 @@ def build_all(contenders: Sequence[Contender], work: Path, runs: int, slow_runs:
             run.mkdir(parents=True)
             argv, cwd, env = c.command(run)
             log = run.parent / (run.name + ".log")
-            seconds, rss, code = timed(argv, cwd, env, log)
+            seconds, rss, cpu, code = timed(argv, cwd, env, log)
             deb = c.result(run) if code == 0 else None
             note = "" if deb else _tail(log)
-            outcome.builds.append(Measurement(seconds, rss, deb, deb is not None, note,
+            outcome.builds.append(Measurement(seconds, rss, cpu, deb, deb is not None, note,
                                               _phases(log)))
             state = f"{seconds:8.2f} s  {rss:7.1f} MB" if deb else f"FAILED ({code}), see {log}"
             print(f"  {c.name:<18} {c.compression:<4} run {round_no + 1}: {state}", flush=True)
@@ -392,6 +396,7 @@ def install_all(outcomes: Sequence[Outcome], work: Path, runs: int) -> None:
             with copy(lower, scratch) as root:
                 shutil.copy2(deb, root / "tmp" / "bench.deb")
                 halves = []
+                cpu_before = _children_cpu()
                 for step in (("--unpack", "/tmp/bench.deb"), ("--configure", APP_NAME)):
                     start = time.perf_counter()
                     proc = run_in(root, "dpkg", *step, check=False)
@@ -402,6 +407,7 @@ def install_all(outcomes: Sequence[Outcome], work: Path, runs: int) -> None:
                         break
                 else:
                     outcome.installs.append((halves[0], halves[1]))
+                    outcome.install_cpu.append(_children_cpu() - cpu_before)
                     if i == 0:
                         check = run_in(root, f"{VENV_PATH}/bin/{APP_NAME}", "check",
                                        check=False)
@@ -412,6 +418,12 @@ def install_all(outcomes: Sequence[Outcome], work: Path, runs: int) -> None:
             state = (f"{sum(halves):6.2f} s (unpack {halves[0]:.2f} + configure {halves[1]:.2f})"
                      if len(halves) == 2 and proc.returncode == 0 else outcome.install_note)
             print(f"  {c.name:<18} {c.compression:<4} dpkg -i run {i + 1}: {state}", flush=True)
+
+
+def _children_cpu() -> float:
+    # every finished, waited-for descendant: unshare -> chroot -> dpkg -> maintainer scripts
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _last(text: str) -> str:
@@ -432,8 +444,8 @@ def report(outcomes: Sequence[Outcome]) -> dict[str, object]:
     """Print the table, the ratios and the goals; return the same figures as data."""
     print()
     print(f"{'contender':<18} {'comp':<4} {'runs':>4} {'median s':>9} {'min s':>7} "
-          f"{'max s':>7} {'RSS MB':>7} {'size MB':>8} {'dpkg -i s':>9} {'unpack':>7} "
-          f"{'config':>7}")
+          f"{'max s':>7} {'cpu s':>7} {'RSS MB':>7} {'size MB':>8} {'dpkg -i s':>9} "
+          f"{'unpack':>7} {'config':>7} {'cpu s':>7}")
     rows: dict[str, dict[str, object]] = {}
     for o in outcomes:
         c, good = o.contender, [m for m in o.builds if m.ok]
@@ -443,18 +455,21 @@ def report(outcomes: Sequence[Outcome]) -> dict[str, object]:
         unpack = statistics.median([u for u, _ in o.installs]) if o.installs else None
         config = statistics.median([k for _, k in o.installs]) if o.installs else None
         rss = max((m.max_rss_mb for m in good), default=None)
+        cpu = statistics.median([m.cpu_seconds for m in good]) if good else None
+        inst_cpu = statistics.median(o.install_cpu) if o.install_cpu else None
         notes = [m.note for m in o.builds if not m.ok] + ([o.install_note] if o.install_note
                                                           else [])
         rows[f"{c.name}/{c.compression}"] = {
             "runs": len(good), "failed": len(o.builds) - len(good), "median_s": median_s,
-            "times_s": [m.seconds for m in good], "peak_rss_mb": rss, "size_mb": size,
+            "times_s": [m.seconds for m in good], "cpu_median_s": cpu, "peak_rss_mb": rss,
+            "size_mb": size, "dpkg_i_cpu_median_s": inst_cpu,
             "dpkg_i_median_s": inst, "unpack_median_s": unpack, "configure_median_s": config,
             "dpkg_i_runs_s": o.installs, "phases_s": _phase_medians(good), "notes": notes}
         print(f"{c.name:<18} {c.compression:<4} {len(good):>4} {_fmt(median_s, 9)} "
               f"{_fmt(min((m.seconds for m in good), default=None), 7)} "
-              f"{_fmt(max((m.seconds for m in good), default=None), 7)} "
+              f"{_fmt(max((m.seconds for m in good), default=None), 7)} {_fmt(cpu, 7)} "
               f"{_fmt(rss, 7, 1)} {_fmt(size, 8, 1)} {_fmt(inst, 9)} {_fmt(unpack, 7)} "
-              f"{_fmt(config, 7)}")
+              f"{_fmt(config, 7)} {_fmt(inst_cpu, 7)}")
         for note in notes:
             print(f"    ! {note}")
     for key, row in rows.items():
@@ -463,16 +478,18 @@ def report(outcomes: Sequence[Outcome]) -> dict[str, object]:
             text = ", ".join(f"{name} {sec:.2f}" for name, sec in phases.items())
             print(f"  {key} phases (median s): {text}")
 
-    def med(key: str) -> float | None:
-        value = rows.get(key, {}).get("median_s")
+    def med(key: str, column: str) -> float | None:
+        value = rows.get(key, {}).get(column)
         return value if isinstance(value, float) else None
 
     def ratio(label: str, num: str, den: str, goal: str) -> None:
-        a, b = med(num), med(den)
-        text = f"{a / b:6.2f}x" if a and b else "   n/a "
-        print(f"  {label:<50} {text}   {goal}")
+        texts = []
+        for column in ("median_s", "cpu_median_s"):
+            a, b = med(num, column), med(den, column)
+            texts.append(f"{a / b:6.2f}x" if a and b else "   n/a ")
+        print(f"  {label:<50} {texts[0]}  {texts[1]}   {goal}")
 
-    print("\nratios of medians")
+    print(f"\n  {'ratios of medians':<50} {'wall':>7}  {'cpu':>7}")
     ratio("dh-virtualenv(xz) / pydebvenv(zstd)", "dh-virtualenv/xz", "pydebvenv/zstd",
           f"goal >= {GOAL_VS_DH:g}x")
     ratio("dh-virtualenv(xz) / pydebvenv(xz)  like-for-like", "dh-virtualenv/xz", "pydebvenv/xz",
@@ -482,14 +499,13 @@ def report(outcomes: Sequence[Outcome]) -> dict[str, object]:
     ratio("pydebvenv(zstd) / floor(zstd)", "pydebvenv/zstd", "floor/zstd",
           f"goal <= {GOAL_VS_FLOOR:g}x")
     ratio("pydebvenv(xz) / floor(xz)", "pydebvenv/xz", "floor/xz", "")
-    peak = rows.get("pydebvenv/zstd", {}).get("peak_rss_mb")
-    print(f"  {'pydebvenv(zstd) peak RSS':<50} "
-          f"{_fmt(peak if isinstance(peak, float) else None, 6, 1)} MB  goal < {GOAL_RSS_MB:g} MB")
-    pd = rows.get("pydebvenv/zstd", {}).get("dpkg_i_median_s")
-    dh = rows.get("dh-virtualenv/xz", {}).get("dpkg_i_median_s")
-    text = (f"{pd:.2f} s vs {dh:.2f} s" if isinstance(pd, float) and isinstance(dh, float)
-            else "n/a")
-    print(f"  {'dpkg -i: pydebvenv(zstd) vs dh-virtualenv(xz)':<50} {text}   goal: not slower")
+    peak = med("pydebvenv/zstd", "peak_rss_mb")
+    print(f"  {'pydebvenv(zstd) peak RSS':<50} {_fmt(peak, 7, 1)} MB   goal < {GOAL_RSS_MB:g} MB")
+    for label, column in (("dpkg -i", "dpkg_i_median_s"), ("dpkg -i cpu", "dpkg_i_cpu_median_s")):
+        pd, dh = med("pydebvenv/zstd", column), med("dh-virtualenv/xz", column)
+        text = f"{pd:.2f} s vs {dh:.2f} s" if pd is not None and dh is not None else "n/a"
+        print(f"  {label + ': pydebvenv(zstd) vs dh-virtualenv(xz)':<50} {text}   "
+              "goal: not slower")
     return {"contenders": rows}
 
 
