@@ -73,7 +73,8 @@ def build(
         with report.phase("resolve"):
             resolution = _resolve(project, target, cache, app.path, report)
         with report.phase("lay out"):
-            entries, control, scripts = _package(project, target, resolution, epoch, root)
+            entries, control, scripts = _package(project, target, resolution, epoch, root,
+                                                 report)
         with report.phase("write"):
             deb = write_deb(control, entries, out, compression=opts.compression
                             or target.default_compression, scripts=scripts,
@@ -150,7 +151,7 @@ def _inputs(project: Project, target: Target) -> tuple[FetchInputs, str]:
 
 
 def _package(project: Project, target: Target, resolution: Resolution, epoch: int,
-             root: Path) -> tuple[list[Entry], Control, Any]:
+             root: Path, report: Reporter) -> tuple[list[Entry], Control, Any]:
     opts = project.options
     venv = f"{opts.prefix.rstrip('/')}/{project.package}"
     # pip, setuptools and wheel are only here when something requires them (or
@@ -180,8 +181,12 @@ def _package(project: Project, target: Target, resolution: Resolution, epoch: in
         license_text=project.license_text, target_name=target.name,
         bundled=[(str(w.name), str(w.version)) for w in wheels], tool_version=__version__,
     ), venv, epoch, has_binary=layout.has_binary)
-    fields: list[tuple[str, str]] = [("Depends", depends(target, layout.platform_tags,
-                                                         layout.has_binary, opts.depends))]
+    if layout.unknown_sonames:
+        report.info("shared libraries needed but not shipped, left out of Depends: "
+                    + ", ".join(sorted(layout.unknown_sonames)))
+    fields: list[tuple[str, str]] = [("Depends", depends(
+        target, layout.platform_tags, layout.has_binary, opts.depends,
+        sonames=layout.system_sonames))]
     for key, values in (("Pre-Depends", opts.pre_depends), ("Recommends", opts.recommends),
                         ("Suggests", opts.suggests), ("Conflicts", opts.conflicts),
                         ("Breaks", opts.breaks), ("Replaces", opts.replaces),

@@ -1,7 +1,8 @@
 """Control metadata derived from the venv, and the files Debian Policy wants beside it.
 
 Depends on the target's exact interpreter package, libc6 from the manylinux tags of the
-bundled wheels, Architecture from whether any binary is shipped; the copyright file,
+bundled wheels, the packages of the system libraries the ELF files need (DT_NEEDED) and the
+venv does not ship, Architecture from whether any binary is shipped; the copyright file,
 changelog.Debian.gz and the lintian overrides the layout itself makes necessary.
 """
 
@@ -24,6 +25,7 @@ __all__ = [
     "depends",
     "doc_entries",
     "libc_requirement",
+    "soname_package",
 ]
 
 _MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_")
@@ -41,10 +43,39 @@ def libc_requirement(platform_tags: Iterable[str]) -> tuple[int, int] | None:
     return max(versions) if versions else None
 
 
+# The system libraries manylinux wheels may link against (PEP 513/571/599/600 and
+# auditwheel's policy) that a Debian package must depend on, with the relation
+# dh_shlibdeps writes for them on Debian 11+/Ubuntu 22.04+ (the shlibs/symbols files of
+# libgcc-s1, libstdc++6 and zlib1g give these minimal versions for the oldest symbols).
+_SONAME_PACKAGES: dict[str, str] = {
+    "libgcc_s.so.1": "libgcc-s1 (>= 4.2)",
+    "libstdc++.so.6": "libstdc++6 (>= 4.1.1)",
+    "libz.so.1": "zlib1g (>= 1:1.1.4)",
+}
+# glibc's own libraries: covered by the libc6 (>= X.Y) relation from the manylinux tag.
+_LIBC_SONAMES = frozenset({
+    "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1",
+    "libutil.so.1", "libresolv.so.2", "libnsl.so.1",
+})
+# the dynamic linker itself, spelled per architecture (ld-linux-x86-64.so.2,
+# ld-linux-aarch64.so.1, ld-linux-armhf.so.3, ld64.so.2 on ppc64el, ld64.so.1 on s390x)
+_LD_SO = re.compile(r"^ld(64)?(-linux[-\w]*)?\.so\.\d+$")
+
+
+def soname_package(soname: str) -> str | None:
+    """The Depends relation that provides system library ``soname``; "libc6" for glibc's
+    libraries (covered by the libc6 relation); None when unknown (never guessed)."""
+    if soname in _LIBC_SONAMES or _LD_SO.match(soname):
+        return "libc6"
+    return _SONAME_PACKAGES.get(soname)
+
+
 def depends(target: Target, platform_tags: Iterable[str], has_binary: bool,
-            extra: Sequence[str] = ()) -> str:
+            extra: Sequence[str] = (), *, sonames: Iterable[str] = ()) -> str:
     """Depends: the versioned interpreter (a dist-upgrade that drops it shows the package broken
-    instead of silently breaking it), libc6 when compiled code is shipped, then the user's."""
+    instead of silently breaking it), libc6 when compiled code is shipped, the packages of the
+    system libraries ``sonames`` (DT_NEEDED names the venv does not ship; unknown ones are
+    left out, see layout.VenvLayout.unknown_sonames), then the user's."""
     relations = [target.interpreter_package]
     glibc = libc_requirement(platform_tags)
     if has_binary:
@@ -53,8 +84,18 @@ def depends(target: Target, platform_tags: Iterable[str], has_binary: bool,
         glibc = glibc or target.glibc
     if glibc:
         relations.append("libc6 (>= {}.{})".format(*glibc))
+    # a relation the user gives for the same package wins over the derived one
+    named = {_package_name(r) for r in extra}
+    relations += sorted({
+        pkg for s in sonames
+        if (pkg := soname_package(s)) not in (None, "libc6") and _package_name(pkg) not in named
+    })
     relations += [r for r in extra if r not in relations]
     return ", ".join(relations)
+
+
+def _package_name(relation: str) -> str:
+    return re.split(r"[\s(:\[]", relation.strip(), maxsplit=1)[0]
 
 
 def architecture(target: Target, has_binary: bool, platform_tags: Iterable[str] = ()) -> str:

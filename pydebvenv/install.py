@@ -52,6 +52,8 @@ class InstalledWheel:
     scripts: tuple[str, ...]  # console and gui script names, sorted
     elf_machines: frozenset[str]  # elf.ELF_MACHINES names of the ELF members
     tags: frozenset[Tag]
+    needed: frozenset[str] = frozenset()  # DT_NEEDED sonames of the ELF members
+    shipped: frozenset[str] = frozenset()  # file names and DT_SONAMEs of the ELF members
 
     @property
     def has_binary(self) -> bool:
@@ -84,8 +86,10 @@ def install_wheel(
     """Install ``wheel`` into the venv whose final absolute path is ``venv``, as Entries.
 
     Raises WheelError for a malformed or unsafe wheel: a member path that is absolute, holds
-    ``..`` or lands outside the venv, a missing RECORD, a member missing from RECORD or
-    failing its hash, an unknown ``.data`` key or a bad entry point.
+    ``..`` or lands outside the venv, a missing RECORD, a member missing from RECORD, with a
+    weak hash or another size, an unknown ``.data`` key or a bad entry point.  Member
+    contents are checked against their RECORD hashes when the entries' openers are read
+    (the archive write), which raises WheelError naming the wheel and the member.
     """
     wheel = Path(wheel)
     label = wheel.name
@@ -129,9 +133,20 @@ def install_wheel(
                 f"cannot install wheel {label!r}: {exc or type(exc).__name__}; "
                 "the wheel is malformed, rebuild or replace it"
             ) from exc
-    elf = frozenset(
-        elf for name in destination.installed if (elf := members[name].elf) is not None
-    )
+    sniffs = destination.installed.values()
+    elf = frozenset(sniff.elf for sniff in sniffs if sniff.elf is not None)
+    needed: set[str] = set()
+    shipped: set[str] = set()
+    for name, sniff in destination.installed.items():
+        if sniff.elf is None:
+            continue
+        # the dynamic linker finds a bundled library (auditwheel's <dist>.libs/) by the
+        # file name DT_NEEDED gives, through the RPATH; DT_SONAME is what others may ask for
+        shipped.add(posixpath.basename(name))
+        if sniff.dynamic is not None:
+            needed.update(sniff.dynamic.needed)
+            if sniff.dynamic.soname:
+                shipped.add(sniff.dynamic.soname)
     return InstalledWheel(
         name=canonicalize_name(parsed[0]),
         version=str(parsed[1]),
@@ -140,4 +155,6 @@ def install_wheel(
         scripts=tuple(sorted(destination.scripts)),
         elf_machines=elf,
         tags=frozenset(parsed[3]),
+        needed=frozenset(needed),
+        shipped=frozenset(shipped),
     )

@@ -17,14 +17,16 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from pydebvenv.activate import activate_entries
 from pydebvenv.debfile.entry import Entry, dir_entry, file_entry, symlink_entry
+from pydebvenv.debmeta import soname_package
 from pydebvenv.errors import ConfigError, WheelError
-from pydebvenv.install import install_wheel
+from pydebvenv.install import InstalledWheel, install_wheel
 
 if TYPE_CHECKING:
     from pydebvenv.target import Target
 
 __all__ = [
     "VenvLayout",
+    "WheelInstalls",
     "WheelLike",
     "check_venv_path",
     "pyvenv_cfg",
@@ -42,6 +44,18 @@ class VenvLayout:
     has_binary: bool  # any ELF member
     elf_machines: frozenset[str]  # elf.ELF_MACHINES names (compare Target.arch.elf_machine)
     platform_tags: frozenset[str]  # platform tags of the non-pure wheels installed
+    needed: frozenset[str] = frozenset()  # DT_NEEDED sonames of every ELF file in the venv
+    shipped: frozenset[str] = frozenset()  # file names / DT_SONAMEs of the venv's ELF files
+
+    @property
+    def system_sonames(self) -> frozenset[str]:
+        """The libraries the venv's ELF files need that the venv does not bring itself."""
+        return self.needed - self.shipped
+
+    @property
+    def unknown_sonames(self) -> frozenset[str]:
+        """Needed system libraries with no known Debian package: not in Depends, report them."""
+        return frozenset(s for s in self.system_sonames if soname_package(s) is None)
 
 
 def check_venv_path(venv: str) -> str:
@@ -127,6 +141,25 @@ def _dist_name(wheel: Path) -> str | None:
         return None  # install_wheel reports it
 
 
+class WheelInstalls:
+    """install_wheel results, each wheel installed once per (venv, target, requested).
+
+    Lets a caller install wheels ahead of time (e.g. while the application's wheel is being
+    built in other processes) and venv_entries reuse them.  A wheel file replaced in between
+    is still caught: every member's content is checked against RECORD when it is written.
+    """
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[Path, str, Target, bool], InstalledWheel] = {}
+
+    def install(self, wheel: Path, venv: str, target: Target, *,
+                requested: bool = False) -> InstalledWheel:
+        key = (Path(wheel), venv, target, requested)
+        if key not in self._done:
+            self._done[key] = install_wheel(wheel, venv, target, requested=requested)
+        return self._done[key]
+
+
 def venv_entries(
     venv: str,
     target: Target,
@@ -134,6 +167,7 @@ def venv_entries(
     *,
     requested: Collection[str] = (),
     prompt: str | None = None,
+    installs: WheelInstalls | None = None,
 ) -> VenvLayout:
     """The whole venv at final path ``venv`` for ``target`` with ``wheels`` installed.
 
@@ -141,18 +175,22 @@ def venv_entries(
     ``.requested``, when true, counts as requested).  ``requested`` names further
     distributions the user asked for (they get a REQUESTED file).
     Two wheels of one distribution, or two wheels writing one path, raise WheelError.
+    ``installs`` reuses wheels installed ahead of time (:class:`WheelInstalls`).
     """
     check_venv_path(venv)
+    installs = installs or WheelInstalls()
     wanted = {canonicalize_name(n) for n in requested}
     entries = list(skeleton_entries(venv, target, prompt=prompt))
     owner = {e.path: e.source for e in entries}
     scripts: dict[str, tuple[str, ...]] = {}
     machines: set[str] = set()
     platforms: set[str] = set()
+    needed: set[str] = set()
+    shipped: set[str] = set()
     for item in sorted(wheels, key=lambda w: _path_of(w).name):
         wheel = _path_of(item)
         asked = _dist_name(wheel) in wanted or bool(getattr(item, "requested", False))
-        installed = install_wheel(wheel, venv, target, requested=asked)
+        installed = installs.install(wheel, venv, target, requested=asked)
         if installed.name in scripts:
             raise WheelError(
                 f"two wheels of distribution {installed.name!r} were given (the second is "
@@ -169,10 +207,14 @@ def venv_entries(
         scripts[installed.name] = installed.scripts
         machines |= installed.elf_machines
         platforms |= installed.platform_tags
+        needed |= installed.needed
+        shipped |= installed.shipped
     return VenvLayout(
         entries=tuple(sorted(entries, key=lambda e: e.path)),
         scripts=dict(sorted(scripts.items())),
         has_binary=bool(machines),
         elf_machines=frozenset(machines),
         platform_tags=frozenset(platforms),
+        needed=frozenset(needed),
+        shipped=frozenset(shipped),
     )

@@ -26,7 +26,7 @@ from packaging.version import Version
 
 from .errors import ResolutionError, WheelError
 from .requirements import RequirementSpec
-from .wheels import CachedWheel, FoundWheel, Selector, file_sha256, find_wheels, verify_record
+from .wheels import CachedWheel, FoundWheel, Selector, file_sha256, find_wheels
 
 if TYPE_CHECKING:
     from .target import Target
@@ -65,13 +65,12 @@ def resolve(
 
     Raises HashError when a --hash pin matches no cached wheel, ResolutionError
     listing every missing or conflicting requirement at once, and WheelError when a
-    chosen wheel fails its RECORD.
+    chosen wheel's name or metadata cannot be read.  RECORD is not checked here: installing
+    the wheel checks its listing and writing the package checks every member's hash, in the
+    one pass that reads the contents (wheelzip).
     """
     resolver = _Resolver(Selector(target), cache, requirements, local_wheels, constraints)
-    wheels = resolver.run()
-    for wheel in wheels:
-        verify_record(wheel.path)
-    return Resolution(tuple(wheels))
+    return Resolution(tuple(resolver.run()))
 
 
 # --- resolution --------------------------------------------------------------------------

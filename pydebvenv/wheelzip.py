@@ -1,9 +1,12 @@
-"""A wheel's zip members: safe paths and RECORD hashes checked up front, re-checked on read.
+"""A wheel's zip members: safe paths and the RECORD listing checked up front, hashes on read.
 
-Every member is hash-checked against RECORD once, before installer runs (PEP 376/627
-"RECORD"; the "Binary distribution format" spec asks installers to verify it).  Members are
-not held in memory: :func:`member_opener` re-opens the zip member when the archive writer
-reads it and checks the hash again, because the wheel may change in between.
+Every member must be listed in RECORD with a sha256-or-stronger hash (PEP 376/627 "RECORD";
+the "Binary distribution format" spec asks installers to verify it).  Contents are read
+once: the install pass only sniffs each member's first bytes (and an ELF's dynamic section),
+and :func:`member_opener` checks size and hash while the archive writer streams the member,
+so a member that does not match RECORD fails the build during the write, before anything
+is renamed into place.  Scripts read whole by the installer are checked with
+:func:`read_verified`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import re
 import stat
 import weakref
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,16 +29,19 @@ from installer.exceptions import InstallerError
 from installer.records import Hash, parse_record_file
 from installer.sources import WheelFile
 
-from pydebvenv.elf import ELF_HEAD, elf_machine
+from pydebvenv.elf import ELF_HEAD, ElfDynamic, elf_dynamic, elf_machine
 from pydebvenv.errors import WheelError
 
 __all__ = [
     "LazyZip",
     "Member",
+    "Sniff",
     "WheelSource",
     "b64_digest",
     "member_opener",
     "read_dist_info",
+    "read_verified",
+    "sniff_member",
     "verify_members",
 ]
 
@@ -44,16 +51,28 @@ _ALLOWED_HASHES = frozenset({"sha256", "sha384", "sha512", "sha3_256", "sha3_384
 _CHUNK = 1 << 16
 
 
+# What reading a member can raise when the zip is corrupt: a bad CRC (BadZipFile), a broken
+# deflate stream (zlib.error), a truncated one (EOFError).
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
-    """One verified zip member: its RECORD hash and size, and what its first bytes say."""
+    """One zip member listed in RECORD: the hash its content must have, its size, its x bit."""
 
     name: str
-    size: int
+    size: int  # the zip's uncompressed size, equal to RECORD's size when RECORD gives one
     hash: Hash
-    head: bytes  # the first ELF_HEAD bytes, for shebang and ELF sniffing
     executable: bool  # the zip's unix mode has an x bit
+
+
+@dataclass(frozen=True, slots=True)
+class Sniff:
+    """What a member's first bytes say (content not verified yet: the write checks it)."""
+
+    head: bytes  # the first ELF_HEAD bytes, for shebang and ELF sniffing
     elf: str | None  # elf.ELF_MACHINES name, None when not ELF
+    dynamic: ElfDynamic | None  # an ELF's DT_NEEDED/DT_SONAME; None if not ELF or malformed
 
 
 def _skipped(name: str) -> bool:
@@ -109,7 +128,11 @@ def _check_name(name: str, label: str) -> None:
 
 
 def verify_members(zf: zipfile.ZipFile, source: WheelSource, label: str) -> dict[str, Member]:
-    """Check every member's path and RECORD hash once; keep the first bytes for sniffing."""
+    """Check every member's path and its RECORD row (listed, allowed hash, size); read no content.
+
+    The content hash is checked once, while the member is streamed into the archive
+    (:func:`member_opener`) or read whole (:func:`read_verified`).
+    """
     for info in zf.infolist():
         _check_name(info.filename, label)
     record_name = f"{source.dist_info_dir}/RECORD"
@@ -140,22 +163,46 @@ def verify_members(zf: zipfile.ZipFile, source: WheelSource, label: str) -> dict
                 f"wheel {label!r}: member {name!r} has RECORD hash {row[1]!r}; sha256 or "
                 "stronger is required, rebuild the wheel"
             )
-        head, digest, size = _hash_member(zf, name, hash_.name)
-        if digest != hash_.value or (row[2] and row[2] != str(size)):
+        if row[2] and row[2] != str(info.file_size):
             raise WheelError(
-                f"wheel {label!r}: member {name!r} does not match its RECORD hash/size; "
-                "the wheel is corrupt or was tampered with, download it again"
+                f"wheel {label!r}: member {name!r} does not match its RECORD hash/size "
+                f"(RECORD says {row[2]} bytes, the zip holds {info.file_size}); the wheel is "
+                "corrupt or was tampered with, download it again"
             )
         mode = info.external_attr >> 16
         members[name] = Member(
             name=name,
-            size=size,
+            size=info.file_size,
             hash=hash_,
-            head=head,
             executable=bool(mode and stat.S_ISREG(mode) and mode & 0o111),
-            elf=elf_machine(head),
         )
     return members
+
+
+def _corrupt(label: str, name: str, exc: BaseException) -> WheelError:
+    return WheelError(
+        f"wheel {label!r}: member {name!r} cannot be read ({exc}); the wheel is corrupt, "
+        "download it again"
+    )
+
+
+def _mismatch(label: str, name: str) -> WheelError:
+    return WheelError(
+        f"wheel {label!r}: member {name!r} does not match its RECORD hash/size; the wheel "
+        "is corrupt or was tampered with (or changed during the build), download it again"
+    )
+
+
+def sniff_member(stream: BinaryIO, member: Member, label: str) -> Sniff:
+    """The first bytes of ``stream`` (a fresh, seekable zip member stream) and, for an ELF,
+    its dynamic section; the stream is left at an arbitrary position."""
+    try:
+        head = stream.read(ELF_HEAD)
+        machine = elf_machine(head)
+        dynamic = elf_dynamic(stream, member.size) if machine is not None else None
+    except _ZIP_ERRORS as exc:
+        raise _corrupt(label, member.name, exc) from exc
+    return Sniff(head=head, elf=machine, dynamic=dynamic)
 
 
 def b64_digest(digest: bytes) -> str:
@@ -163,17 +210,17 @@ def b64_digest(digest: bytes) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def _hash_member(zf: zipfile.ZipFile, name: str, algorithm: str) -> tuple[bytes, str, int]:
-    hasher = hashlib.new(algorithm)
-    head = b""
-    size = 0
-    with zf.open(name) as stream:
-        while chunk := stream.read(_CHUNK):
-            if len(head) < ELF_HEAD:
-                head += chunk[: ELF_HEAD - len(head)]
-            hasher.update(chunk)
-            size += len(chunk)
-    return head, b64_digest(hasher.digest()), size
+def read_verified(stream: BinaryIO, member: Member, label: str) -> bytes:
+    """The whole member from its seekable zip stream, checked against its RECORD hash/size."""
+    try:
+        stream.seek(0)
+        data = stream.read()
+    except _ZIP_ERRORS as exc:
+        raise _corrupt(label, member.name, exc) from exc
+    digest = b64_digest(hashlib.new(member.hash.name, data).digest())
+    if len(data) != member.size or digest != member.hash.value:
+        raise _mismatch(label, member.name)
+    return data
 
 
 class LazyZip:
@@ -196,35 +243,55 @@ class LazyZip:
 
 
 class _VerifyingReader(io.RawIOBase):
-    """A zip member stream that checks size and hash when its last byte has been read."""
+    """A zip member stream that checks size and hash when its last byte has been read.
+
+    ``read`` hands the zip's bytes through without copying them into a buffer; the
+    RECORD check runs in the same pass the archive writer reads the content in.
+    """
 
     def __init__(self, archive: LazyZip, member: Member, label: str) -> None:
-        self._stream = archive.open(member.name)
         self._member = member
         self._label = label
+        try:
+            self._stream = archive.open(member.name)
+        except _ZIP_ERRORS as exc:
+            raise _corrupt(label, member.name, exc) from exc
         self._hasher = hashlib.new(member.hash.name)
         self._seen = 0
+        self._checked = False
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self._stream.read(len(view))
-        view[: len(data)] = data
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            data = self._stream.read(-1 if size is None else size)
+        except _ZIP_ERRORS as exc:
+            raise _corrupt(self._label, self._member.name, exc) from exc
         self._hasher.update(data)
         self._seen += len(data)
-        if (data and self._seen >= self._member.size) or (not data and len(view)):
+        # the last byte, or the end of the stream when more was asked for: check now, so a
+        # mismatch fails the write of this very member
+        whole = size is None or size < 0
+        last = self._seen >= self._member.size or whole or not data
+        if not self._checked and last and (data or whole or size != 0):
             self._check()
+        return data
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
     def _check(self) -> None:
+        self._checked = True
         digest = b64_digest(self._hasher.digest())
         if self._seen != self._member.size or digest != self._member.hash.value:
-            raise WheelError(
-                f"wheel {self._label!r}: member {self._member.name!r} changed since it was "
-                "verified; do not modify the wheel cache during a build"
-            )
+            raise _mismatch(self._label, self._member.name)
 
     def close(self) -> None:
         self._stream.close()
@@ -232,9 +299,9 @@ class _VerifyingReader(io.RawIOBase):
 
 
 def member_opener(archive: LazyZip, member: Member, label: str) -> Callable[[], BinaryIO]:
-    """An Entry opener that reads ``member`` from ``archive`` and re-checks its RECORD hash."""
+    """An Entry opener that reads ``member`` from ``archive`` and checks its RECORD hash."""
 
     def open_member() -> BinaryIO:
-        return cast(BinaryIO, io.BufferedReader(_VerifyingReader(archive, member, label), _CHUNK))
+        return cast(BinaryIO, _VerifyingReader(archive, member, label))
 
     return open_member

@@ -17,6 +17,7 @@ from pydebvenv.debmeta import (
     depends,
     doc_entries,
     libc_requirement,
+    soname_package,
 )
 from pydebvenv.target import get_target
 
@@ -44,6 +45,31 @@ def test_depends_names_the_exact_interpreter_then_libc_then_the_user() -> None:
     # compiled code without a manylinux tag (the app's own linux_* wheel): the release's libc
     assert depends(T12, [], True) == "python3.11, libc6 (>= 2.36)"
     assert depends(get_target("debian-13", "arm64"), [], False) == "python3.13"
+
+
+def test_depends_adds_the_packages_of_needed_system_libraries() -> None:
+    needed = ["libc.so.6", "libm.so.6", "libgcc_s.so.1", "libstdc++.so.6", "libz.so.1",
+              "ld-linux-x86-64.so.2", "libpthread.so.0", "libunknown.so.7"]
+    assert depends(T12, ["manylinux_2_34_x86_64"], True, sonames=needed) == (
+        "python3.11, libc6 (>= 2.34), libgcc-s1 (>= 4.2), libstdc++6 (>= 4.1.1), "
+        "zlib1g (>= 1:1.1.4)")
+    # a relation the user gives for the same package replaces the derived one
+    assert depends(T12, ["manylinux_2_17_x86_64"], True, ["libstdc++6 (>= 12)"],
+                   sonames=["libstdc++.so.6"]) == "python3.11, libc6 (>= 2.17), libstdc++6 (>= 12)"
+    # glibc's own libraries add nothing beyond the libc6 relation
+    assert depends(T12, ["manylinux_2_17_x86_64"], True, sonames=["libdl.so.2", "librt.so.1"]) \
+        == "python3.11, libc6 (>= 2.17)"
+
+
+@pytest.mark.parametrize(("soname", "package"), [
+    ("libgcc_s.so.1", "libgcc-s1 (>= 4.2)"), ("libstdc++.so.6", "libstdc++6 (>= 4.1.1)"),
+    ("libz.so.1", "zlib1g (>= 1:1.1.4)"), ("libc.so.6", "libc6"), ("libnsl.so.1", "libc6"),
+    ("libutil.so.1", "libc6"), ("libresolv.so.2", "libc6"), ("ld-linux-aarch64.so.1", "libc6"),
+    ("ld-linux-armhf.so.3", "libc6"), ("ld64.so.2", "libc6"), ("ld-linux.so.2", "libc6"),
+    ("libX11.so.6", None), ("libyaml-0-abc.so.2", None), ("libc.so.7", None),
+])
+def test_soname_package(soname: str, package: str | None) -> None:
+    assert soname_package(soname) == package
 
 
 def test_architecture_all_only_without_binaries() -> None:

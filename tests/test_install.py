@@ -20,6 +20,7 @@ from pydebvenv.errors import WheelError
 from pydebvenv.install import install_wheel
 from pydebvenv.target import get_target
 from tests.support.wheelmaker import make_wheel, record_hash
+from tests.test_elf import make_elf
 
 VENV = "/usr/share/python/app"
 SITE = "usr/share/python/app/lib/python3.11/site-packages"
@@ -167,6 +168,23 @@ def test_elf_and_tags(tmp_path: Path, app_wheel: Path) -> None:
     assert not inst.has_binary and inst.platform_tags == frozenset()
 
 
+def test_needed_and_shipped_sonames(tmp_path: Path) -> None:
+    # auditwheel's layout: the extension needs a bundled library by its file name
+    ext = make_elf(["libyaml-0-1a2b3c.so.2.0.9", "libstdc++.so.6", "libc.so.6"])
+    lib = make_elf(["libc.so.6"], "libyaml-0-1a2b3c.so.2.0.9")
+    w = make_wheel(tmp_path, "yamlish", tag="cp311-cp311-manylinux_2_17_x86_64", files={
+        "yamlish/_c.cpython-311-x86_64-linux-gnu.so": ext,
+        "yamlish.libs/libyaml-0-1a2b3c.so.2.0.9": lib,
+        "yamlish/__init__.py": "",
+        "yamlish/__pycache__/x.so": make_elf(["libskipped.so.1"]),  # never installed
+    })
+    inst = install_wheel(w, VENV, T)
+    assert inst.needed == {"libyaml-0-1a2b3c.so.2.0.9", "libstdc++.so.6", "libc.so.6"}
+    assert inst.shipped == {"_c.cpython-311-x86_64-linux-gnu.so", "libyaml-0-1a2b3c.so.2.0.9"}
+    pure = make_wheel(tmp_path, "pure", files={"pure/x.so": b"not an elf"})
+    assert install_wheel(pure, VENV, T).needed == frozenset()
+
+
 def test_skipped_elf_in_pycache_does_not_count(tmp_path: Path) -> None:
     w = make_wheel(tmp_path, "p", files={"p/__pycache__/x.so": fake_elf(62), "p/a.py": ""})
     assert install_wheel(w, VENV, T).elf_machines == frozenset()
@@ -195,7 +213,7 @@ def test_changed_wheel_is_detected_on_read(tmp_path: Path) -> None:
     w = make_wheel(tmp_path, "chg", files={"chg/__init__.py": "x = 1\n"})
     e = by_path(install_wheel(w, VENV, T).entries)
     make_wheel(tmp_path, "chg", files={"chg/__init__.py": "x = 2\n"})  # same name, new bytes
-    with pytest.raises(WheelError, match="changed since it was verified"):
+    with pytest.raises(WheelError, match=r"'chg/__init__.py' does not match its RECORD"):
         read(e[f"{SITE}/chg/__init__.py"])
 
 
@@ -241,10 +259,20 @@ def test_unsafe_paths_are_refused(tmp_path: Path, name: str) -> None:
 
 
 def test_record_mismatch_is_refused(tmp_path: Path) -> None:
+    # the content hash is checked in the one pass that reads the content: the write
     w = make_wheel(tmp_path, "bad", files={"bad/__init__.py": "x = 1\n"},
                    record_override={"bad/__init__.py": record_hash(b"other")})
-    with pytest.raises(WheelError, match=r"bad-1.0-py3-none-any.whl.*'bad/__init__.py'"):
-        install_wheel(w, VENV, T)
+    e = by_path(install_wheel(w, VENV, T).entries)
+    with pytest.raises(WheelError, match=r"bad-1.0-py3-none-any.whl.*'bad/__init__.py'") as info:
+        read(e[f"{SITE}/bad/__init__.py"])
+    assert "\n" not in str(info.value)
+    # a size RECORD disagrees with is refused up front
+    members = {**_meta(), "bad/__init__.py": b"x = 1\n"}
+    record = "".join(line.rsplit(",", 1)[0] + ",99\n" if line.startswith("bad/__init__") else line
+                     for line in _record(members).splitlines(keepends=True))
+    wheel = _zip(tmp_path / "bad-1.0-py3-none-any.whl", members, record)
+    with pytest.raises(WheelError, match=r"'bad/__init__.py' does not match its RECORD"):
+        install_wheel(wheel, VENV, T)
     w = make_wheel(tmp_path, "bad", files={"bad/__init__.py": "x = 1\n"},
                    record_override={"bad/__init__.py": "md5=AAAA"})
     with pytest.raises(WheelError, match="sha256 or stronger"):

@@ -274,15 +274,13 @@ def test_a_hash_pin_on_a_dependency_from_a_constraints_file(cache: Path) -> None
         resolve(reqs("app"), cache, D12, constraints=bad)
 
 
-def test_record_mismatch_names_wheel_and_member(cache: Path) -> None:
+def test_record_is_left_to_the_install_and_write(cache: Path) -> None:
+    # resolve reads only names and METADATA: RECORD hashes are checked in the one pass that
+    # reads every member (wheelzip, during the write); tests/test_build_safety.py shows a
+    # mismatch failing the build with the wheel and member named.
     make_wheel(cache, "app", "1.0", requires=["bad"])
     make_wheel(cache, "bad", "1.0", record_override={"bad/__init__.py": "sha256=" + "A" * 43})
-    with pytest.raises(WheelError) as info:
-        resolve(reqs("app"), cache, D12)
-    message = str(info.value)
-    assert "bad-1.0-py3-none-any.whl" in message
-    assert "bad/__init__.py" in message
-    assert "\n" not in message
+    assert "bad" in chosen(resolve(reqs("app"), cache, D12))
 
 
 def test_an_unreadable_wheel_is_a_wheel_error(cache: Path) -> None:
