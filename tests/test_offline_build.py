@@ -115,3 +115,21 @@ def _requirements(tmp_path: Path, *lines: str) -> Path:
     path = tmp_path / "req.txt"
     path.write_text("".join(f"{line}\n" for line in lines))
     return path
+
+
+def test_build_without_offline_fetches_what_is_missing(index: LocalIndex, tmp_path: Path) -> None:
+    import pydebvenv
+
+    project = _project(tmp_path, ["libone"])
+    cache = tmp_path / "cache"
+    # the build backend is there (as after an earlier fetch); the dependencies are not
+    fetch(project, target="debian-12", arch="amd64", wheel_cache=cache, index_url=index.url,
+          requirements=[_requirements(tmp_path, "minibackend")])
+    assert not list(cache.glob("libone-*.whl"))
+    deb = pydebvenv.build(project, output_dir=tmp_path / "out", target="debian-12",
+                          arch="amd64", wheel_cache=cache, index_url=index.url)
+    assert sorted(p.name.split("-")[0] for p in cache.glob("lib*.whl")) == ["libone", "libtwo"]
+    contents = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True,
+                              text=True, check=True).stdout
+    assert "site-packages/libone-2.0.dist-info/" in contents
+    assert deb.name == "offapp_1-1_amd64.deb"
