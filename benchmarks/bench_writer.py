@@ -10,6 +10,10 @@ compressor at dpkg-deb's default levels and prints wall time, peak RSS and the
 pydebvenv/dpkg-deb time ratio.  Walking the tree into entries is this script's job (the
 writer never walks the disk); the walk is included in pydebvenv's time.
 
+The comparison is not like for like in one respect: pydebvenv also hashes every file for
+control.tar's md5sums (in a thread of its own), which dpkg-deb leaves to dh_md5sums; on a
+machine with few cores that CPU time shows in the wall time.
+
 Peak RSS is the largest single process of each run (getrusage RUSAGE_CHILDREN of a
 wrapper); dpkg-deb's tar and compressor run in parallel processes, so its figure is per
 process, not a sum.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,7 +137,8 @@ def main() -> None:
                         / "pydebvenv-bench")
     parser.add_argument("--compressors", default="zstd,xz,gzip")
     parser.add_argument("--packages", default=DEFAULT_PACKAGES)
-    parser.add_argument("--repeat", type=int, default=1, help="runs per tool; best time kept")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per tool, interleaved; the median time is reported")
     args = parser.parse_args()
 
     venv = ensure_venv(args.cache, args.packages.split(","))
@@ -148,14 +154,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.cache) as tmp:
         for comp in args.compressors.split(","):
             ours_dir, theirs = Path(tmp, "ours"), Path(tmp, "theirs.deb")
-            ours_t = theirs_t = float("inf")
+            ours_times, theirs_times = [], []
+            ours_rss = theirs_rss = 0
+            # Interleaved, so a burst of load from elsewhere hits both tools alike; the
+            # median resists outliers better than the best or the mean.
             for _ in range(args.repeat):
-                t, ours_rss = measure([sys.executable, "-c", PACK, str(ROOT), str(venv),
-                                       VENV_PATH, str(ours_dir), comp])
-                ours_t = min(ours_t, t)
-                t, theirs_rss = measure(["dpkg-deb", "--root-owner-group", f"-Z{comp}",
-                                         "--build", str(tree), str(theirs)], env=env)
-                theirs_t = min(theirs_t, t)
+                t, rss = measure([sys.executable, "-c", PACK, str(ROOT), str(venv),
+                                  VENV_PATH, str(ours_dir), comp])
+                ours_times.append(t)
+                ours_rss = max(ours_rss, rss)
+                t, rss = measure(["dpkg-deb", "--root-owner-group", f"-Z{comp}",
+                                  "--build", str(tree), str(theirs)], env=env)
+                theirs_times.append(t)
+                theirs_rss = max(theirs_rss, rss)
+            ours_t = statistics.median(ours_times)
+            theirs_t = statistics.median(theirs_times)
             ours_size = sum(p.stat().st_size for p in ours_dir.iterdir())
             print(f"{comp:<10} {ours_t:>11.2f} {theirs_t:>10.2f} {ours_t / theirs_t:>6.2f} "
                   f"{ours_rss / 1024:>10.0f} {theirs_rss / 1024:>12.0f} "

@@ -26,6 +26,7 @@ from pydebvenv.errors import ArchiveError
 
 __all__ = [
     "COMPRESSIONS",
+    "Chunk",
     "CompressedWriter",
     "Compressor",
     "get_compressor",
@@ -40,10 +41,15 @@ ZSTD_LEVEL = 3  # dpkg-deb: ZSTD_CLEVEL_DEFAULT
 _CHUNK = 1 << 20
 
 
+#: What a writer accepts: any contiguous bytes (the tar writer passes views of its buffers,
+#: which must not be kept after write() returns).
+Chunk = bytes | bytearray | memoryview
+
+
 class CompressedWriter(Protocol):
     """What the writer needs from a compressor: a file-like sink it can close."""
 
-    def write(self, data: bytes, /) -> int: ...
+    def write(self, data: Chunk, /) -> int: ...
 
     def close(self) -> None: ...
 
@@ -54,7 +60,7 @@ class _Passthrough:
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
 
-    def write(self, data: bytes, /) -> int:
+    def write(self, data: Chunk, /) -> int:
         return self._raw.write(data)
 
     def close(self) -> None:
@@ -70,7 +76,7 @@ class _Gzip:
         )
         self._raw = raw
 
-    def write(self, data: bytes, /) -> int:
+    def write(self, data: Chunk, /) -> int:
         return self._gz.write(data)
 
     def close(self) -> None:
@@ -148,11 +154,14 @@ class _Xz:
         self._raw.write(block)
         self._records.append((unpadded, size))
 
-    def write(self, data: bytes, /) -> int:
+    def write(self, data: Chunk, /) -> int:
         self._buf += data
         while len(self._buf) >= XZ_BLOCK_SIZE:
-            self._submit(bytes(self._buf[:XZ_BLOCK_SIZE]))
+            # through a view: one copy of the block, not two (slice, then bytes)
+            with memoryview(self._buf) as view:
+                block = bytes(view[:XZ_BLOCK_SIZE])
             del self._buf[:XZ_BLOCK_SIZE]
+            self._submit(block)
         return len(data)
 
     def abort(self) -> None:
@@ -203,7 +212,7 @@ class _Zstd:
         self._w = cctx.stream_writer(raw, closefd=False, write_size=_CHUNK)
         self._raw = raw
 
-    def write(self, data: bytes, /) -> int:
+    def write(self, data: Chunk, /) -> int:
         self._w.write(data)
         return len(data)
 

@@ -17,10 +17,11 @@ import queue
 import tarfile
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pydebvenv.debfile.ar import AR_MAGIC, ar_header, ar_padding
 from pydebvenv.debfile.compress import CompressedWriter, Compressor, get_compressor
 from pydebvenv.debfile.control import (
     Control,
@@ -42,10 +43,12 @@ __all__ = ["DEFAULT_EPOCH", "resolve_epoch", "write_deb"]
 #: (package-contains-ancient-file, reference §2.5).
 DEFAULT_EPOCH = 315532800
 
-_AR_MAGIC = b"!<arch>\n"
-_AR_MAX_SIZE = 9_999_999_999  # the ar size field has 10 decimal digits
-_CHUNK = 1 << 20
-_DIRECT = 64 << 10
+_CHUNK = 1 << 20  # bytes handed to the compressor at once
+_BUFFERS = 4  # buffers in flight between reading and compressing: memory is 4 x _CHUNK
+_ZEROS = bytes(tarfile.RECORDSIZE)
+_NAME_FIELD = 100  # name and linkname fields of a tar header; longer needs @LongLink
+_MAX_SIZE_FIELD = 8 ** 11  # 11 octal digits; larger sizes are base-256 (GNU)
+_TYPES = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE}
 _SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
 _NO_SCRIPTS = MaintainerScripts()
 
@@ -72,154 +75,290 @@ def resolve_epoch(source_date_epoch: int | None) -> int:
     return source_date_epoch
 
 
-class _Sink:
-    """Buffers tarfile's small writes into big chunks for the compressor; counts for tell()."""
+class _CompressorFailed(Exception):
+    """A pipeline thread's error (hashing, compressing), carried through the reading code.
+
+    Not an OSError, so a full disk is not reported as a file that cannot be read.
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+#: (md5 object, start, end): bytes of one file held in a buffer, to be hashed
+_Segment = tuple[Any, int, int]
+
+
+class _Pipeline:
+    """Buffers go from the reading thread to a hashing thread, then to a compressing thread.
+
+    Reading the next files, hashing and compressing the previous ones overlap, as
+    dpkg-deb's tar and compressor processes do; hashlib, zlib, lzma and zstd release the
+    GIL while they work.  A fixed set of buffers circulates: memory stays flat.  Each
+    stage takes buffers in order, so every md5 sees its file's bytes in order.
+    """
 
     def __init__(self, out: CompressedWriter) -> None:
         self._out = out
-        self._buf = bytearray()
-        self._pos = 0
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        for _ in range(_BUFFERS):
+            self._free.put(bytearray(_CHUNK))
+        self._to_hash: queue.SimpleQueue[tuple[bytearray, int, list[_Segment]] | None] = (
+            queue.SimpleQueue())
+        self._to_compress: queue.SimpleQueue[tuple[bytearray, int] | None] = (
+            queue.SimpleQueue())
+        self._error: BaseException | None = None
+        self._threads = [
+            threading.Thread(target=self._hash, name="pydebvenv-md5", daemon=True),
+            threading.Thread(target=self._compress, name="pydebvenv-compress", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
-    def write(self, data: bytes) -> int:
-        n = len(data)
-        self._pos += n
-        if n >= _DIRECT:
-            # file content: hand it on as it is rather than copy it into the buffer
-            self.flush()
-            self._out.write(data)
-            return n
-        self._buf += data
-        if len(self._buf) >= _CHUNK:
-            self._out.write(bytes(self._buf))
-            self._buf.clear()
-        return n
+    def _hash(self) -> None:
+        while (item := self._to_hash.get()) is not None:
+            buf, length, segments = item
+            if self._error is None:
+                try:
+                    with memoryview(buf) as view:
+                        for md5, begin, end in segments:
+                            md5.update(view[begin:end])
+                except BaseException as exc:  # re-raised in the producing thread
+                    self._error = exc
+            self._to_compress.put((buf, length))  # passed on even so: see _compress
+        self._to_compress.put(None)
 
-    def tell(self) -> int:
-        return self._pos
+    def _compress(self) -> None:
+        while (item := self._to_compress.get()) is not None:
+            buf, length = item
+            if self._error is None:
+                try:
+                    with memoryview(buf) as view:
+                        self._out.write(view[:length])
+                except BaseException as exc:  # re-raised in the producing thread
+                    self._error = exc
+            self._free.put(buf)  # always given back, so the producer never waits forever
 
-    def flush(self) -> None:
-        if self._buf:
-            self._out.write(bytes(self._buf))
-            self._buf.clear()
+    def take(self) -> bytearray:
+        """An empty buffer; raises _CompressorFailed if a pipeline thread failed."""
+        buf = self._free.get()
+        if self._error is not None:
+            raise _CompressorFailed(self._error)
+        return buf
+
+    def give(self, buf: bytearray, length: int, segments: list[_Segment]) -> None:
+        self._to_hash.put((buf, length, segments))
+
+    def finish(self) -> None:
+        """Wait until every buffer given is hashed and compressed; raise the compressor's error."""
+        self._to_hash.put(None)
+        for thread in self._threads:
+            thread.join()
+        if self._error is not None:
+            raise _CompressorFailed(self._error)
 
 
-class _Hasher:
-    """md5 of file contents on a background thread (hashlib releases the GIL).
+class _TarStream:
+    """Writes tar records (header, content, padding) into the pipeline's buffers.
 
-    The main thread keeps building the tar while chunks are hashed; bytes are immutable,
-    so a chunk can be hashed while it is also being compressed.  The queue is bounded:
-    memory stays flat.
+    tarfile's addfile costs far more per member than the header it writes (a TarInfo copy,
+    tiny reads and writes), so members are laid out here.  Every header is tarfile's
+    encoding of an explicit TarInfo: TarInfo.tobuf's bytes, or a tobuf header of the same
+    kind and mode with the name, size, link and checksum fields rewritten (the tests check
+    both give the same bytes).  File content is read with readinto straight into the
+    buffer that goes to the hasher and the compressor: no copies, no allocation.
     """
 
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Any, bytes] | None] = queue.Queue(maxsize=16)
-        self._thread = threading.Thread(target=self._run, name="pydebvenv-md5", daemon=True)
-        self._thread.start()
+    def __init__(self, pipe: _Pipeline, mtime: int) -> None:
+        self._pipe = pipe
+        self._buf = pipe.take()
+        self._view = memoryview(self._buf)
+        self._pos = 0
+        self._segments: list[_Segment] = []  # what to hash in the current buffer
+        self._offset = 0  # bytes of tar written so far
+        self._info = tarfile.TarInfo()
+        self._info.mtime = mtime
+        self._info.uid = self._info.gid = 0
+        self._info.uname = self._info.gname = "root"
+        self._templates: dict[tuple[str, int], bytes] = {}
+        self._long_template: bytes | None = None
 
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            item[0].update(item[1])
+    def _flush(self) -> None:
+        self._view.release()
+        self._pipe.give(self._buf, self._pos, self._segments)
+        self._segments = []
+        self._buf = self._pipe.take()
+        self._view = memoryview(self._buf)
+        self._pos = 0
 
-    def update(self, md5: Any, chunk: bytes) -> None:
-        self._queue.put((md5, chunk))
+    def write(self, data: bytes | bytearray) -> None:
+        done = 0
+        while done < len(data):
+            if self._pos == _CHUNK:
+                self._flush()
+            n = min(_CHUNK - self._pos, len(data) - done)
+            self._view[self._pos:self._pos + n] = data[done:done + n]
+            self._pos += n
+            done += n
+        self._offset += len(data)
+
+    def header(self, name: str, kind: str, mode: int, size: int = 0,
+               link: str | None = None) -> None:
+        # Built field by field, never from the host (TarFile.add/gettarinfo would leak host
+        # modes, ids and float mtimes; reference §2.2).  GNU format: long names and targets
+        # become ././@LongLink records; never PAX, whose 'x' headers dpkg -i rejects
+        # (reference §1.6, §2.4).
+        name_bytes = name.encode("utf-8")
+        if kind == "dir" and not name.endswith("/"):
+            name_bytes += b"/"  # what TarInfo.get_info does to a directory's name
+        link_bytes = link.encode("utf-8") if link else b""
+        template = self._templates.get((kind, mode))
+        if template is None or len(link_bytes) > _NAME_FIELD or size >= _MAX_SIZE_FIELD:
+            # First of its kind and mode, or a long target or a huge size: tarfile's own
+            # encoder (@LongLink records, base-256 sizes).
+            self.write(self._tobuf(name, kind, mode, size, link))
+            if template is None:
+                self._templates[(kind, mode)] = self._template(kind, mode)
+            return
+        # The same bytes as TarInfo.tobuf (the tests compare them), about ten times
+        # faster: a header of this kind and mode made by tobuf, with its name, size, link
+        # and checksum fields rewritten (POSIX.1-1988 ustar layout, tar(5)).
+        if len(name_bytes) > _NAME_FIELD:
+            # GNU long name: a ././@LongLink record holding the NUL-terminated name, then
+            # the header with the name cut at 100 bytes, as tarfile writes them.
+            self.write(self._long_name(name_bytes))
+        block = bytearray(template)
+        block[0:_NAME_FIELD] = name_bytes[:_NAME_FIELD].ljust(_NAME_FIELD, b"\0")
+        block[124:136] = b"%011o\0" % size
+        block[157:157 + _NAME_FIELD] = link_bytes.ljust(_NAME_FIELD, b"\0")
+        # tar(5): the checksum is the byte sum with its own field read as eight spaces,
+        # stored as six octal digits, NUL, space
+        block[148:155] = b"%06o\0" % sum(block)
+        self.write(block)
+
+    def _long_name(self, name_bytes: bytes) -> bytes:
+        if self._long_template is None:
+            # the first block tobuf writes for a long name is the @LongLink header
+            block = bytearray(self._tobuf("n" * (_NAME_FIELD + 1), "file", 0o644, 0, None)
+                              [:tarfile.BLOCKSIZE])
+            block[148:156] = b" " * 8
+            self._long_template = bytes(block)
+        payload = name_bytes + b"\0"
+        block = bytearray(self._long_template)
+        block[124:136] = b"%011o\0" % len(payload)
+        block[148:155] = b"%06o\0" % sum(block)
+        padding = -len(payload) % tarfile.BLOCKSIZE
+        return bytes(block) + payload + _ZEROS[:padding]
+
+    def _tobuf(self, name: str, kind: str, mode: int, size: int, link: str | None) -> bytes:
+        info = self._info
+        info.name = name
+        info.type = _TYPES[kind]
+        info.mode = mode
+        info.size = size
+        info.linkname = link or ""
+        return info.tobuf(tarfile.GNU_FORMAT, "utf-8", "strict")
+
+    def _template(self, kind: str, mode: int) -> bytes:
+        block = bytearray(self._tobuf("", kind, mode, 0, None))
+        block[148:156] = b" " * 8
+        return bytes(block)
+
+    def content(self, stream: BinaryIO, size: int, md5: Any) -> int:
+        """Copy up to ``size`` bytes of ``stream``, to be hashed into ``md5``; return the count.
+
+        The md5 is complete once the pipeline has finished.
+        """
+        readinto = getattr(stream, "readinto", None)
+        left = size
+        while left:
+            if self._pos == _CHUNK:
+                self._flush()
+            room = min(_CHUNK - self._pos, left)
+            target = self._view[self._pos:self._pos + room]
+            if readinto is not None:
+                n = readinto(target)
+            else:
+                data = stream.read(room)
+                n = len(data)
+                if n > room:
+                    raise OSError(f"read({room}) returned {n} bytes")
+                target[:n] = data
+            if not n:
+                break  # short: the caller reports it
+            self._segments.append((md5, self._pos, self._pos + n))
+            self._pos += n
+            left -= n
+        done = size - left
+        self._offset += done
+        if done % tarfile.BLOCKSIZE:
+            self.write(_ZEROS[:tarfile.BLOCKSIZE - done % tarfile.BLOCKSIZE])
+        return done
 
     def close(self) -> None:
-        """Wait until every chunk is hashed; digests may be read afterwards."""
-        self._queue.put(None)
-        self._thread.join()
+        """End of archive as tarfile writes it: two zero blocks, then zeros to a full record."""
+        self.write(_ZEROS[:2 * tarfile.BLOCKSIZE])
+        if self._offset % tarfile.RECORDSIZE:
+            self.write(_ZEROS[:tarfile.RECORDSIZE - self._offset % tarfile.RECORDSIZE])
+        self._view.release()
+        self._pipe.give(self._buf, self._pos, self._segments)
 
 
-class _HashingReader:
-    """Reads an entry's stream exactly as tarfile asks, hashing and counting on the way."""
-
-    def __init__(self, stream: BinaryIO, hasher: _Hasher) -> None:
-        self._stream = stream
-        self._hasher = hasher
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self.count = 0
-
-    def read(self, n: int = -1) -> bytes:
-        # tarfile treats a short read as the end; a raw stream may return less than asked.
-        parts = []
-        want = n
-        while want != 0:
-            data = self._stream.read(want if want > 0 else _CHUNK)
-            if not data:
-                break
-            parts.append(data)
-            if want > 0:
-                want -= len(data)
-        chunk = bytes(parts[0]) if len(parts) == 1 else b"".join(parts)
-        if chunk:
-            self._hasher.update(self.md5, chunk)
-        self.count += len(chunk)
-        return chunk
-
-
-def _tarinfo(name: str, kind: str, mode: int, mtime: int, size: int = 0,
-             link: str | None = None) -> tarfile.TarInfo:
-    # Built field by field, never from the host (TarFile.add/gettarinfo would leak host
-    # modes, ids and float mtimes; reference §2.2).
-    info = tarfile.TarInfo(name)
-    info.type = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE,
-                 "symlink": tarfile.SYMTYPE}[kind]
-    info.mode = mode
-    info.mtime = mtime
-    info.size = size
-    info.linkname = link or ""
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    return info
-
-
-def _open_tar(sink: _Sink) -> tarfile.TarFile:
-    # GNU format: long names and targets become ././@LongLink records; never PAX, whose
-    # 'x' headers dpkg -i rejects (reference §1.6, §2.4).
-    return tarfile.TarFile(fileobj=sink, mode="w", format=tarfile.GNU_FORMAT,  # type: ignore[arg-type]
-                           encoding="utf-8", errors="strict", copybufsize=_CHUNK)
+def _write_tar(raw: BinaryIO, compressor: Compressor, mtime: int,
+               fill: Callable[[_TarStream], None]) -> None:
+    """A compressed tar into ``raw``: ``fill`` writes the members after the ``.`` directory."""
+    out = compressor.open(raw)
+    pipe = _Pipeline(out)
+    try:
+        tar = _TarStream(pipe, mtime)
+        tar.header(".", "dir", 0o755)
+        fill(tar)
+        tar.close()
+        pipe.finish()
+    except BaseException as exc:
+        with contextlib.suppress(BaseException):
+            pipe.finish()
+        abort = getattr(out, "abort", None)
+        if abort is not None:
+            abort()  # the temporary file is deleted; finishing the stream is wasted work
+        if isinstance(exc, _CompressorFailed):
+            raise exc.error from None  # as if write() had raised it here
+        raise
+    out.close()
 
 
 def _write_data_tar(entries: list[Entry], raw: BinaryIO, compressor: Compressor,
                     mtime: int) -> list[tuple[str, str]]:
     """Stream data.tar into ``raw``; return (path, md5) of every regular, non-conffile file."""
-    out = compressor.open(raw)
-    sink = _Sink(out)
-    hashed: list[tuple[str, _HashingReader]] = []
-    hasher = _Hasher()
-    try:
-        with _open_tar(sink) as tar:
-            tar.addfile(_tarinfo(".", "dir", 0o755, mtime))
-            for entry in entries:
-                name = f"./{entry.path}"
-                if entry.kind != "file":
-                    tar.addfile(_tarinfo(name, entry.kind, entry.mode, mtime, link=entry.link))
-                    continue
-                info = _tarinfo(name, "file", entry.mode, mtime, size=entry.size)
-                reader = _add_file(tar, info, entry, hasher)
-                if not entry.conffile:
-                    # dh_md5sums leaves conffiles out (dpkg tracks them in its status file).
-                    hashed.append((entry.path, reader))
-        sink.flush()
-    except BaseException:
-        abort = getattr(out, "abort", None)
-        if abort is not None:
-            abort()  # the temporary file is deleted; finishing the stream is wasted work
-        raise
-    else:
-        out.close()
-    finally:
-        hasher.close()
-    return [(path, reader.md5.hexdigest()) for path, reader in hashed]
+    sums: list[tuple[str, Any]] = []
+
+    def fill(tar: _TarStream) -> None:
+        for entry in entries:
+            name = f"./{entry.path}"
+            if entry.kind != "file":
+                tar.header(name, entry.kind, entry.mode, link=entry.link)
+                continue
+            tar.header(name, "file", entry.mode, size=entry.size)
+            md5 = _add_file(tar, entry)
+            if not entry.conffile:
+                # dh_md5sums leaves conffiles out (dpkg tracks them in its status file).
+                sums.append((entry.path, md5))
+
+    _write_tar(raw, compressor, mtime, fill)
+    return [(path, md5.hexdigest()) for path, md5 in sums]  # all hashed: the pipeline ended
 
 
-def _add_file(tar: tarfile.TarFile, info: tarfile.TarInfo, entry: Entry,
-              hasher: _Hasher) -> _HashingReader:
-    """Stream one file into the tar: opened once, read in chunks, exactly ``size`` bytes."""
+def _add_file(tar: _TarStream, entry: Entry) -> Any:
+    """Stream one file into the tar: opened once, read in chunks, exactly ``size`` bytes.
+
+    Returns its md5 object, complete once the pipeline has finished.
+    """
+    md5 = hashlib.md5(usedforsecurity=False)
     try:
         with entry.open() as stream:
-            reader = _HashingReader(stream, hasher)
-            tar.addfile(info, reader)
-            extra = reader.read(1)
+            done = tar.content(stream, entry.size, md5)
+            extra = stream.read(1) if done == entry.size else b""
     except PydebvenvError:
         raise
     except OSError as exc:
@@ -227,12 +366,17 @@ def _add_file(tar: tarfile.TarFile, info: tarfile.TarInfo, entry: Entry,
             f"cannot read {entry.path!r} from {entry.source}: {exc}; check that the "
             "file exists, is readable and its size did not change"
         ) from exc
+    if done != entry.size:
+        raise ArchiveError(
+            f"cannot read {entry.path!r} from {entry.source}: it has {done} bytes, fewer "
+            f"than its declared size {entry.size}; check that its size did not change"
+        )
     if extra:
         raise ArchiveError(
             f"{entry.path!r} from {entry.source} has more than its declared size "
             f"{entry.size}: the file changed while building, or the entry's size is wrong"
         )
-    return reader
+    return md5
 
 
 def _check_script(name: str, text: str) -> bytes:
@@ -270,27 +414,14 @@ def _control_members(control: Control, scripts: MaintainerScripts, size_kib: int
 def _control_tar(members: list[tuple[str, bytes, int]], compressor: Compressor,
                  mtime: int) -> bytes:
     raw = io.BytesIO()
-    out = compressor.open(raw)
-    sink = _Sink(out)
-    with _open_tar(sink) as tar:
-        tar.addfile(_tarinfo(".", "dir", 0o755, mtime))
+
+    def fill(tar: _TarStream) -> None:
         for name, data, mode in members:
-            tar.addfile(_tarinfo(f"./{name}", "file", mode, mtime, size=len(data)),
-                        io.BytesIO(data))
-    sink.flush()
-    out.close()
+            tar.header(f"./{name}", "file", mode, size=len(data))
+            tar.content(io.BytesIO(data), len(data), hashlib.md5(usedforsecurity=False))
+
+    _write_tar(raw, compressor, mtime, fill)
     return raw.getvalue()
-
-
-def _ar_header(name: str, size: int, mtime: int) -> bytes:
-    if size > _AR_MAX_SIZE:
-        raise ArchiveError(
-            f"member {name!r} is {size} bytes, more than the ar format's {_AR_MAX_SIZE}: "
-            "use a stronger compression or split the package"
-        )
-    # dpkg's ar.c: "%-16s%-12jd%-6lu%-6lu%-8lo%-10jd`\n", uid/gid 0, mode 0100644.
-    header = f"{name:<16}{mtime:<12d}{0:<6d}{0:<6d}{0o100644:<8o}{size:<10d}`\n"
-    return header.encode("ascii")
 
 
 def _copy(src: BinaryIO, dst: BinaryIO, size: int) -> None:
@@ -324,16 +455,14 @@ def _copy(src: BinaryIO, dst: BinaryIO, size: int) -> None:
 
 def _write_ar(out: BinaryIO, control_tar_name: str, control_tar: bytes, data_tar_name: str,
               data_tar: BinaryIO, data_size: int, mtime: int) -> None:
-    out.write(_AR_MAGIC)
+    out.write(AR_MAGIC)
     for name, data in (("debian-binary", b"2.0\n"), (control_tar_name, control_tar)):
-        out.write(_ar_header(name, len(data), mtime))
+        out.write(ar_header(name, len(data), mtime))
         out.write(data)
-        if len(data) % 2:
-            out.write(b"\n")  # members start at even offsets (deb(5))
-    out.write(_ar_header(data_tar_name, data_size, mtime))
+        out.write(ar_padding(len(data)))  # members start at even offsets (deb(5))
+    out.write(ar_header(data_tar_name, data_size, mtime))
     _copy(data_tar, out, data_size)
-    if data_size % 2:
-        out.write(b"\n")
+    out.write(ar_padding(data_size))
 
 
 def write_deb(control: Control, entries: Iterable[Entry], output_dir: Path, *,
