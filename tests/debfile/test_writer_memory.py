@@ -41,9 +41,16 @@ SCRIPT = textwrap.dedent("""
                      opener=lambda: io.BufferedReader(Generated(size // 2), 1 << 20))
                for i in range(2)]
     control = Control("bigpkg", "1.0", "all", "M <m@example.org>", "big\\nbig payload")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    def hwm():
+        # VmHWM belongs to this process image; ru_maxrss would carry over the RSS of the
+        # (possibly large) process that forked us, which Linux keeps across exec
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = hwm()
     deb = write_deb(control, entries, Path(sys.argv[1]), compression="zstd")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = hwm()
     print(deb, before, peak)
 """)
 
