@@ -13,7 +13,7 @@ import pytest
 from tests.e2e.chroots import cache_root, cached_chroot, chroot_copy
 from tests.e2e.gate import need
 from tests.e2e.projects import EXAMPLES
-from tests.e2e.wheelcache import fill_wheel_cache
+from tests.e2e.wheelcache import fill_wheel_cache, use_only_the_cache
 
 #: the requirements files whose wheels the session cache holds
 REQUIREMENT_FILES = (
@@ -68,11 +68,6 @@ def offline_pip(wheel_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     environment: PIP_NO_INDEX + PIP_FIND_LINKS make it take flit_core from the wheel cache,
     and PIP_CONFIG_FILE=/dev/null keeps this machine's pip configuration out.
     """
-    for key in list(os.environ):
-        if key.startswith("PIP_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(wheel_cache))
-    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    use_only_the_cache(monkeypatch, wheel_cache)
     return wheel_cache
+

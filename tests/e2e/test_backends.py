@@ -8,7 +8,6 @@ of these backends, see wheelcache.BACKEND), and installed with dpkg into one deb
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from tests.e2e.chroots import cached_chroot, chroot_copy, run_in
 from tests.e2e.debtools import deb_field, dpkg_install, fsys_members
+from tests.e2e.wheelcache import use_only_the_cache
 
 pytestmark = pytest.mark.e2e
 
@@ -94,13 +94,7 @@ def offline_env(wheel_cache: Path) -> Iterator[Path]:
     fetched from somewhere the test did not choose.
     """
     with pytest.MonkeyPatch.context() as patch:
-        for key in list(os.environ):
-            if key.startswith("PIP_"):
-                patch.delenv(key)
-        patch.setenv("PIP_CONFIG_FILE", os.devnull)
-        patch.setenv("PIP_NO_INDEX", "1")
-        patch.setenv("PIP_FIND_LINKS", str(wheel_cache))
-        patch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        use_only_the_cache(patch, wheel_cache)
         patch.setenv("SOURCE_DATE_EPOCH", EPOCH)
         yield wheel_cache
 

@@ -10,10 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.chroots import cache_lock
 from tests.support.isolation import isolated_pip_env
 
-__all__ = ["BACKEND", "TARGETS", "WheelTarget", "fill_wheel_cache", "manylinux_platforms"]
+__all__ = ["BACKEND", "TARGETS", "WheelTarget", "fill_wheel_cache", "manylinux_platforms",
+           "use_only_the_cache"]
 
 # The PEP 517 build backends the tests build with, for the host: `build` installs them (and
 # their own dependencies, which pip downloads alongside, e.g. hatchling's packaging, pathspec,
@@ -103,3 +106,14 @@ def _fill(cache: Path, requirement_files: Sequence[Path]) -> Path:
         old.unlink()
     stamp.write_text(os.linesep.join(sorted(p.name for p in cache.glob("*.whl"))) + "\n")
     return cache
+
+
+def use_only_the_cache(patch: pytest.MonkeyPatch, wheel_cache: Path) -> None:
+    """pip sees the wheel cache and nothing else: no index, no machine configuration."""
+    for key in list(os.environ):
+        if key.startswith("PIP_"):
+            patch.delenv(key)
+    patch.setenv("PIP_CONFIG_FILE", os.devnull)
+    patch.setenv("PIP_NO_INDEX", "1")
+    patch.setenv("PIP_FIND_LINKS", str(wheel_cache))
+    patch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
