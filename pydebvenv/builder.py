@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,13 +13,13 @@ from packaging.requirements import Requirement
 from . import __version__
 from .appwheel import build_app_wheel, check_app_wheel_fits
 from .config import FileSpec, load_options, read_pyproject
-from .debfile.control import Control
+from .debfile.control import Control, MaintainerScripts
 from .debfile.entry import Entry, host_file_entry
 from .debfile.writer import resolve_epoch, write_deb
 from .debmeta import DocInputs, architecture, bin_symlinks, depends, doc_entries
 from .errors import ConfigError, ResolutionError
 from .fetch import FetchInputs, fetch_requirements, lock_path_for
-from .layout import venv_entries
+from .layout import VenvLayout, venv_entries
 from .lock import read_lock
 from .maintscripts import Snippets, compile_entries, maintainer_scripts
 from .project import Project, load_project, requirement_sources
@@ -32,7 +31,6 @@ from .target import Target, get_target, host_facts
 from .wheels import default_wheel_cache, read_wheel_metadata
 
 __all__ = ["build"]
-
 
 
 def build(
@@ -151,7 +149,7 @@ def _inputs(project: Project, target: Target) -> tuple[FetchInputs, str]:
 
 
 def _package(project: Project, target: Target, resolution: Resolution, epoch: int,
-             root: Path, report: Reporter) -> tuple[list[Entry], Control, Any]:
+             root: Path, report: Reporter) -> tuple[list[Entry], Control, MaintainerScripts]:
     opts = project.options
     venv = f"{opts.prefix.rstrip('/')}/{project.package}"
     # pip, setuptools and wheel are only here when something requires them (or
@@ -184,6 +182,16 @@ def _package(project: Project, target: Target, resolution: Resolution, epoch: in
     if layout.unknown_sonames:
         report.info("shared libraries needed but not shipped, left out of Depends: "
                     + ", ".join(sorted(layout.unknown_sonames)))
+    control = _control(project, target, layout)
+    scripts = maintainer_scripts(venv, compile_on_install=not opts.compile,
+                                 snippets=Snippets(**_snippets(project)),
+                                 python_version=target.pyver)
+    return entries, control, scripts
+
+
+def _control(project: Project, target: Target, layout: VenvLayout) -> Control:
+    """The control fields: computed relations first, then the configured ones."""
+    opts = project.options
     fields: list[tuple[str, str]] = [("Depends", depends(
         target, layout.platform_tags, layout.has_binary, opts.depends,
         sonames=layout.system_sonames))]
@@ -196,19 +204,15 @@ def _package(project: Project, target: Target, resolution: Resolution, epoch: in
     fields += [("Section", project.section), ("Priority", project.priority)]
     if project.homepage:
         fields.append(("Homepage", project.homepage))
-    fields += list(_extra_fields(opts.fields))
+    fields += sorted(opts.fields.items())
     description = project.summary
     if project.extended_description:
         description += "\n" + project.extended_description
-    control = Control(
+    return Control(
         package=project.package, version=project.version,
         architecture=architecture(target, layout.has_binary, layout.platform_tags),
         maintainer=project.maintainer, description=description, fields=tuple(fields),
     )
-    snippets = Snippets(**{k: v for k, v in _snippets(project).items()})
-    scripts = maintainer_scripts(venv, compile_on_install=not opts.compile, snippets=snippets,
-                                 python_version=target.pyver)
-    return entries, control, scripts
 
 
 def _extra_file_entries(spec: FileSpec, root: Path) -> list[Entry]:
@@ -232,10 +236,6 @@ def _extra_file_entries(spec: FileSpec, root: Path) -> list[Entry]:
         found.append(host_file_entry(f"{dest}/{rel}", path, mode=spec.mode,
                                      conffile=spec.conffile, source=f"{where}: {rel}"))
     return found
-
-
-def _extra_fields(fields: Mapping[str, str]) -> list[tuple[str, str]]:
-    return sorted(fields.items())
 
 
 def _snippets(project: Project) -> dict[str, str]:
