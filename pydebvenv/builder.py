@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from . import __version__
 from .appwheel import build_app_wheel, check_app_wheel_fits
@@ -162,7 +163,7 @@ def _package(project: Project, target: Target, resolution: Resolution, epoch: in
     if opts.compile:
         # hash-based pycs made here, only when this host runs the target's Python X.Y
         entries = list(compile_entries(venv, target, entries))
-    own = layout.scripts.get(project.dist_name, ())
+    own = layout.scripts.get(canonicalize_name(project.dist_name), ())
     exposed = own if opts.scripts is None else tuple(opts.scripts)
     missing = sorted(set(exposed) - {s for names in layout.scripts.values() for s in names})
     if missing:

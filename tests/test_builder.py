@@ -22,13 +22,13 @@ EPOCH = "1700000000"
 Build = Callable[..., Path]
 
 
-def _project(root: Path, toml_extra: str = "") -> Path:
+def _project(root: Path, toml_extra: str = "", name: str = "keyapp") -> Path:
     project = root / "proj"
     project.mkdir(exist_ok=True)
     (project / "backend.py").write_text(BACKEND)
     (project / "pyproject.toml").write_text(
         '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n\n'
-        '[project]\nname = "keyapp"\nversion = "2.0"\ndescription = "exercise every key"\n'
+        '[project]\nname = "' + name + '"\nversion = "2.0"\ndescription = "exercise every key"\n'
         'dependencies = ["dep-one"]\noptional-dependencies = {fast = ["dep-fast"]}\n'
         'maintainers = [{name = "Key Tester", email = "keys@example.org"}]\n'
         + toml_extra
@@ -181,3 +181,15 @@ def test_every_key_has_a_case() -> None:
                                        # index keys only steer fetch: tests/test_fetch.py
                                        "index_url", "extra_index_urls", "find_links"}
     assert {k.toml.replace("-", "_") for k in KEYS} <= covered
+
+
+def test_scripts_of_a_project_whose_name_is_not_normalised(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    project = _project(tmp_path, name="Key_App")
+    deb = pydebvenv.build(project, output_dir=tmp_path / "out", target="debian-12",
+                          arch="amd64", offline=True, wheel_cache=cache)
+    assert _field(deb, "Package") == "key-app"
+    names = _names(deb)
+    assert "./usr/bin/Key_App" in names and "./usr/bin/Key_App-extra" in names
