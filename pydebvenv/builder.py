@@ -17,7 +17,7 @@ from .config import FileSpec, load_options, read_pyproject
 from .debfile.control import Control, MaintainerScripts
 from .debfile.entry import Entry, host_file_entry
 from .debfile.writer import resolve_epoch, write_deb
-from .debmeta import DocInputs, architecture, bin_symlinks, depends, doc_entries
+from .debmeta import DocInputs, architecture, bin_symlinks, control_for, depends, doc_entries
 from .errors import ConfigError, ResolutionError
 from .fetch import FetchInputs, fetch_requirements, lock_path_for
 from .layout import VenvLayout, venv_entries
@@ -191,28 +191,11 @@ def _package(project: Project, target: Target, resolution: Resolution, epoch: in
 
 
 def _control(project: Project, target: Target, layout: VenvLayout) -> Control:
-    """The control fields: computed relations first, then the configured ones."""
-    opts = project.options
-    fields: list[tuple[str, str]] = [("Depends", depends(
-        target, layout.platform_tags, layout.has_binary, opts.depends,
-        sonames=layout.system_sonames))]
-    for key, values in (("Pre-Depends", opts.pre_depends), ("Recommends", opts.recommends),
-                        ("Suggests", opts.suggests), ("Conflicts", opts.conflicts),
-                        ("Breaks", opts.breaks), ("Replaces", opts.replaces),
-                        ("Provides", opts.provides)):
-        if values:
-            fields.append((key, ", ".join(values)))
-    fields += [("Section", project.section), ("Priority", project.priority)]
-    if project.homepage:
-        fields.append(("Homepage", project.homepage))
-    fields += sorted(opts.fields.items())
-    description = project.summary
-    if project.extended_description:
-        description += "\n" + project.extended_description
-    return Control(
-        package=project.package, version=project.version,
-        architecture=architecture(target, layout.has_binary, layout.platform_tags),
-        maintainer=project.maintainer, description=description, fields=tuple(fields),
+    """Depends and Architecture computed from the venv, the rest from the project."""
+    return control_for(
+        project, architecture(target, layout.has_binary, layout.platform_tags),
+        depends(target, layout.platform_tags, layout.has_binary, project.options.depends,
+                sonames=layout.system_sonames),
     )
 
 

@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
+from .debfile.control import Control
 from .debfile.entry import Entry, file_entry, symlink_entry
+from .project import Project
 from .target import Target
 
 __all__ = [
     "DocInputs",
     "architecture",
     "bin_symlinks",
+    "control_for",
     "depends",
     "doc_entries",
     "libc_requirement",
@@ -101,6 +104,29 @@ def _package_name(relation: str) -> str:
 def architecture(target: Target, has_binary: bool, platform_tags: Iterable[str] = ()) -> str:
     """`all` when every wheel is pure and nothing in the venv is an ELF binary."""
     return target.arch.name if has_binary or any(True for _ in platform_tags) else "all"
+
+
+def control_for(project: Project, arch: str, depends: str) -> Control:
+    """The control value: Depends (when there are any), the configured relations, Section,
+    Priority, Homepage, extra fields, and the Description from the project."""
+    opts = project.options
+    fields = [("Depends", depends)] if depends else []
+    for key, values in (("Pre-Depends", opts.pre_depends), ("Recommends", opts.recommends),
+                        ("Suggests", opts.suggests), ("Conflicts", opts.conflicts),
+                        ("Breaks", opts.breaks), ("Replaces", opts.replaces),
+                        ("Provides", opts.provides)):
+        if values:
+            fields.append((key, ", ".join(values)))
+    fields += [("Section", project.section), ("Priority", project.priority)]
+    if project.homepage:
+        fields.append(("Homepage", project.homepage))
+    fields += sorted(opts.fields.items())
+    description = project.summary
+    if project.extended_description:
+        description += "\n" + project.extended_description
+    return Control(package=project.package, version=project.version, architecture=arch,
+                   maintainer=project.maintainer, description=description,
+                   fields=tuple(fields))
 
 
 def bin_symlinks(venv: str, commands: Iterable[str]) -> list[Entry]:

@@ -21,9 +21,12 @@ from pathlib import Path
 import tomlkit
 
 from pydebvenv.config import read_pyproject
+from pydebvenv.debfile.control import render_control
+from pydebvenv.debmeta import control_for
 from pydebvenv.errors import ConfigError, PydebvenvError
 from pydebvenv.metadata import find_maintainer
 from pydebvenv.project import Project, project_from_data
+from pydebvenv.target import get_target
 from pydebvenv.versions import debian_package_name, is_valid_package_name
 
 __all__ = ["init", "plan_init", "preview_control", "render_table", "write_pyproject"]
@@ -207,8 +210,6 @@ def _foreign_header(line: str) -> bool:
 
 def preview_control(project_dir: Path, data: Mapping[str, object]) -> str:
     """The control file the configuration gives, as text (Depends as far as known now)."""
-    from pydebvenv.debfile.control import Control, render_control
-
     root = Path(project_dir).absolute()
     meta = None
     project_table = data.get("project", {})
@@ -219,23 +220,7 @@ def preview_control(project_dir: Path, data: Mapping[str, object]) -> str:
         meta["Version"] = "0"
     project = project_from_data(root, data, wheel_metadata=meta)
     arch, depends = _target_facts(project)
-    fields = [("Depends", ", ".join(depends))] if depends else []
-    opts = project.options
-    for field_name, values in (("Pre-Depends", opts.pre_depends),
-                               ("Recommends", opts.recommends), ("Suggests", opts.suggests),
-                               ("Conflicts", opts.conflicts), ("Breaks", opts.breaks),
-                               ("Replaces", opts.replaces), ("Provides", opts.provides)):
-        if values:
-            fields.append((field_name, ", ".join(values)))
-    fields += [("Section", project.section), ("Priority", project.priority)]
-    if project.homepage:
-        fields.append(("Homepage", project.homepage))
-    fields += sorted(opts.fields.items())
-    description = project.summary
-    if project.extended_description:
-        description += "\n" + project.extended_description
-    control = Control(project.package, project.version, arch, project.maintainer,
-                      description, tuple(fields))
+    control = control_for(project, arch, ", ".join(depends))
     text = render_control(control, 0).decode("utf-8")
     # Installed-Size is only known once the venv is laid out
     text = "".join(line for line in text.splitlines(keepends=True)
@@ -248,11 +233,9 @@ def preview_control(project_dir: Path, data: Mapping[str, object]) -> str:
 def _target_facts(project: Project) -> tuple[str, list[str]]:
     """Architecture and the Depends known before the build (the interpreter, the user's)."""
     try:
-        from pydebvenv.target import get_target
-
         target = get_target(project.options.target, project.options.arch)
         return target.arch.name, [target.interpreter_package, *project.options.depends]
-    except (PydebvenvError, ImportError):
+    except PydebvenvError:
         return project.options.arch or "all", list(project.options.depends)
 
 
