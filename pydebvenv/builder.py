@@ -13,7 +13,7 @@ from packaging.utils import canonicalize_name
 
 from . import __version__
 from .appwheel import build_app_wheel, check_app_wheel_fits
-from .config import FileSpec, load_options, read_pyproject
+from .config import FileSpec, options_from_data, read_pyproject
 from .debfile.control import Control, MaintainerScripts
 from .debfile.entry import Entry, host_file_entry
 from .debfile.writer import resolve_epoch, write_deb
@@ -23,7 +23,7 @@ from .fetch import FetchInputs, fetch_requirements, lock_path_for
 from .layout import VenvLayout, venv_entries
 from .lock import read_lock
 from .maintscripts import Snippets, compile_entries, maintainer_scripts
-from .project import Project, load_project, requirement_sources
+from .project import Project, project_from_data, requirement_sources
 from .pylock import specs_from_pylock
 from .report import Reporter
 from .requirements import RequirementSpec, parse_requirements_files, requirement_specs
@@ -51,9 +51,9 @@ def build(
     report = reporter or Reporter.silent()
     root = Path(project_dir).resolve()
     out = Path(output_dir).resolve()
-    read_pyproject(root)  # a project, readable TOML: else a ConfigError naming the file
+    data = read_pyproject(root)  # read once; a missing or invalid file is a ConfigError
     # only the options until the wheel exists: a dynamic version comes from its METADATA
-    opts = load_options(root, options)
+    opts, _ = options_from_data(root, data, options)
     host = host_facts()
     target = get_target(opts.target, opts.arch, host)
     report.info(f"target: {target.name} (python{target.pyver}, glibc "
@@ -68,7 +68,8 @@ def build(
             app = build_app_wheel(root, Path(tmp), wheel_cache=cache, offline=opts.offline,
                                   source_date_epoch=epoch)
             check_app_wheel_fits(app, target, host)
-        project = load_project(root, options, wheel_metadata=read_wheel_metadata(app.path))
+        project = project_from_data(root, data, options,
+                                    wheel_metadata=read_wheel_metadata(app.path))
         with report.phase("resolve"):
             resolution = _resolve(project, target, cache, app.path, report)
         with report.phase("lay out"):
