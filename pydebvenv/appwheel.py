@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,10 +23,8 @@ from .target import ARCHS, HostFacts, Target
 
 __all__ = [
     "AppWheel",
-    "PendingAppWheel",
     "build_app_wheel",
     "check_app_wheel_fits",
-    "start_app_wheel",
 ]
 
 
@@ -49,27 +46,7 @@ def build_app_wheel(
     """Build the project's wheel into ``out_dir`` with ``python -m build --wheel``.
 
     The front end runs as a subprocess so the backend's output and failures stay out
-    of this process; its last lines become the error message.
-    """
-    with start_app_wheel(project_dir, out_dir, wheel_cache=wheel_cache, offline=offline,
-                         source_date_epoch=source_date_epoch, environ=environ) as pending:
-        return pending.wait()
-
-
-def start_app_wheel(
-    project_dir: Path,
-    out_dir: Path,
-    *,
-    wheel_cache: Path,
-    offline: bool,
-    source_date_epoch: int,
-    environ: Mapping[str, str] | None = None,
-) -> PendingAppWheel:
-    """Start :func:`build_app_wheel`'s front end and return at once; ``wait()`` finishes it.
-
-    The build (a fresh isolated environment, pip installing the backend, the backend's
-    hooks) runs in other processes, so the caller can do other work meanwhile.  Use it as
-    a context manager: leaving it without ``wait()`` stops the build and cleans up.
+    of this process; its most telling line becomes the error message.
     """
     env = dict(os.environ if environ is None else environ)
     # Reproducible: backends that honour SOURCE_DATE_EPOCH stamp the zip with it.
@@ -82,74 +59,27 @@ def start_app_wheel(
     # build passes --no-compile and --no-input itself; pip's self version check would ask
     # the index (network) about pip on an online build and changes nothing built here.
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return PendingAppWheel(Path(project_dir), Path(out_dir), env, offline=offline)
-
-
-class PendingAppWheel:
-    """A running ``python -m build --wheel``: :meth:`wait` returns its AppWheel."""
-
-    def __init__(self, project_dir: Path, out_dir: Path, env: dict[str, str], *,
-                 offline: bool) -> None:
-        self._project_dir = project_dir
-        self._out_dir = out_dir
-        self._offline = offline
-        self._tmp = Path(tempfile.mkdtemp(prefix="pydebvenv-appwheel-", dir=out_dir))
-        # output to anonymous files, not pipes: nobody reads while the build runs, and a
-        # chatty backend must never block on a full pipe
-        self._output = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by _cleanup()
-        cmd = [sys.executable, "-m", "build", "--wheel", "--outdir", str(self._tmp),
-               str(project_dir)]
-        try:
-            self._proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
-                                          stdout=self._output, stderr=subprocess.STDOUT)
-        except BaseException:
-            self._cleanup()
-            raise
-        self._done = False
-
-    def __enter__(self) -> PendingAppWheel:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if not self._done:
-            self.cancel()
-
-    def cancel(self) -> None:
-        """Stop the build (if running) and remove its temporary directory."""
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.wait()
-        self._cleanup()
-
-    def _cleanup(self) -> None:
-        self._done = True
-        self._output.close()
-        shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def wait(self) -> AppWheel:
-        """Wait for the build; the wheel moved into ``out_dir``, or BuildError."""
-        try:
-            returncode = self._proc.wait()
-            self._output.seek(0)
-            output = self._output.read().decode("utf-8", "replace")
-            project = str(self._project_dir)
-            if returncode != 0:
-                missing = "matching distribution" in output or "Could not find a version" in output
-                raise BuildError(
-                    f"building the wheel of {project!r} failed: {_last_error(output)}"
-                    + ("; run `pydebvenv fetch` first so the build backend is in the wheel cache"
-                       if missing and self._offline else "")
-                )
-            built = sorted(self._tmp.glob("*.whl"))
-            if len(built) != 1:
-                raise BuildError(f"the build backend of {project!r} made {len(built)} wheels, "
-                                 "expected one")
-            final = self._out_dir / built[0].name
-            os.replace(built[0], final)
-        finally:
-            self._cleanup()
-        _, _, _, tags = parse_wheel_filename(final.name)
-        return AppWheel(final, all(t.platform == "any" for t in tags))
+    project = str(project_dir)
+    with tempfile.TemporaryDirectory(prefix="pydebvenv-appwheel-", dir=out_dir) as tmp:
+        cmd = [sys.executable, "-m", "build", "--wheel", "--outdir", tmp, project]
+        proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, check=False)
+        if proc.returncode != 0:
+            output = proc.stdout.decode("utf-8", "replace")
+            missing = "matching distribution" in output or "Could not find a version" in output
+            raise BuildError(
+                f"building the wheel of {project!r} failed: {_last_error(output)}"
+                + ("; run `pydebvenv fetch` first so the build backend is in the wheel cache"
+                   if missing and offline else "")
+            )
+        built = sorted(Path(tmp).glob("*.whl"))
+        if len(built) != 1:
+            raise BuildError(f"the build backend of {project!r} made {len(built)} wheels, "
+                             "expected one")
+        final = Path(out_dir) / built[0].name
+        os.replace(built[0], final)
+    _, _, _, tags = parse_wheel_filename(final.name)
+    return AppWheel(final, all(t.platform == "any" for t in tags))
 
 
 def check_app_wheel_fits(wheel: AppWheel, target: Target, host: HostFacts) -> None:

@@ -19,14 +19,13 @@ from pydebvenv.activate import activate_entries
 from pydebvenv.debfile.entry import Entry, dir_entry, file_entry, symlink_entry
 from pydebvenv.debmeta import soname_package
 from pydebvenv.errors import ConfigError, WheelError
-from pydebvenv.install import InstalledWheel, install_wheel
+from pydebvenv.install import install_wheel
 
 if TYPE_CHECKING:
     from pydebvenv.target import Target
 
 __all__ = [
     "VenvLayout",
-    "WheelInstalls",
     "WheelLike",
     "check_venv_path",
     "pyvenv_cfg",
@@ -141,25 +140,6 @@ def _dist_name(wheel: Path) -> str | None:
         return None  # install_wheel reports it
 
 
-class WheelInstalls:
-    """install_wheel results, each wheel installed once per (venv, target, requested).
-
-    Lets a caller install wheels ahead of time (e.g. while the application's wheel is being
-    built in other processes) and venv_entries reuse them.  A wheel file replaced in between
-    is still caught: every member's content is checked against RECORD when it is written.
-    """
-
-    def __init__(self) -> None:
-        self._done: dict[tuple[Path, str, Target, bool], InstalledWheel] = {}
-
-    def install(self, wheel: Path, venv: str, target: Target, *,
-                requested: bool = False) -> InstalledWheel:
-        key = (Path(wheel), venv, target, requested)
-        if key not in self._done:
-            self._done[key] = install_wheel(wheel, venv, target, requested=requested)
-        return self._done[key]
-
-
 def venv_entries(
     venv: str,
     target: Target,
@@ -167,7 +147,6 @@ def venv_entries(
     *,
     requested: Collection[str] = (),
     prompt: str | None = None,
-    installs: WheelInstalls | None = None,
 ) -> VenvLayout:
     """The whole venv at final path ``venv`` for ``target`` with ``wheels`` installed.
 
@@ -175,10 +154,8 @@ def venv_entries(
     ``.requested``, when true, counts as requested).  ``requested`` names further
     distributions the user asked for (they get a REQUESTED file).
     Two wheels of one distribution, or two wheels writing one path, raise WheelError.
-    ``installs`` reuses wheels installed ahead of time (:class:`WheelInstalls`).
     """
     check_venv_path(venv)
-    installs = installs or WheelInstalls()
     wanted = {canonicalize_name(n) for n in requested}
     entries = list(skeleton_entries(venv, target, prompt=prompt))
     owner = {e.path: e.source for e in entries}
@@ -190,7 +167,7 @@ def venv_entries(
     for item in sorted(wheels, key=lambda w: _path_of(w).name):
         wheel = _path_of(item)
         asked = _dist_name(wheel) in wanted or bool(getattr(item, "requested", False))
-        installed = installs.install(wheel, venv, target, requested=asked)
+        installed = install_wheel(wheel, venv, target, requested=asked)
         if installed.name in scripts:
             raise WheelError(
                 f"two wheels of distribution {installed.name!r} were given (the second is "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pydebvenv.appwheel import AppWheel, build_app_wheel, check_app_wheel_fits, start_app_wheel
+from pydebvenv.appwheel import AppWheel, build_app_wheel, check_app_wheel_fits
 from pydebvenv.errors import BuildError
 from pydebvenv.target import HostFacts, get_target
 from tests.support import wheelmaker
@@ -61,23 +61,6 @@ def test_a_failing_backend_is_one_line_naming_the_project(
     message = str(info.value)
     assert "building the wheel of" in message and "no compiler" in message
     assert "\n" not in message
-    assert list(out.iterdir()) == []
-
-
-def test_started_build_runs_while_the_caller_works_and_cleans_up(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    project = _project(tmp_path)
-    with start_app_wheel(project, out, wheel_cache=tmp_path / "cache", offline=True,
-                         source_date_epoch=1700000000) as pending:
-        assert [p.name.startswith("pydebvenv-appwheel-") for p in out.iterdir()] == [True]
-        wheel = pending.wait()
-    assert [p.name for p in out.iterdir()] == [wheel.path.name]
-    wheel.path.unlink()
-    # left without wait() (an error elsewhere in the build): stopped, nothing left behind
-    with start_app_wheel(project, out, wheel_cache=tmp_path / "cache", offline=True,
-                         source_date_epoch=1700000000):
-        pass
     assert list(out.iterdir()) == []
 
 

@@ -12,7 +12,7 @@ import pytest
 from pydebvenv.debfile.entry import Entry
 from pydebvenv.debmeta import depends
 from pydebvenv.errors import ConfigError, WheelError
-from pydebvenv.layout import WheelInstalls, pyvenv_cfg, skeleton_entries, venv_entries
+from pydebvenv.layout import pyvenv_cfg, skeleton_entries, venv_entries
 from pydebvenv.maintscripts import maintainer_scripts
 from pydebvenv.target import get_target
 from tests.support.wheelmaker import make_wheel
@@ -107,18 +107,6 @@ def test_system_sonames_are_needed_minus_shipped(tmp_path: Path) -> None:
     assert depends(T, layout.platform_tags, layout.has_binary,
                    sonames=layout.system_sonames) == (
         "python3.11, libc6 (>= 2.28), libgcc-s1 (>= 4.2), libstdc++6 (>= 4.1.1)")
-
-
-def test_wheels_installed_ahead_are_reused(tmp_path: Path) -> None:
-    a = make_wheel(tmp_path, "a", files={"a/__init__.py": "x = 1\n"})
-    installs = WheelInstalls()
-    early = installs.install(a, VENV, T)
-    assert installs.install(a, VENV, T) is early  # installed once
-    assert installs.install(a, VENV, T, requested=True) is not early  # REQUESTED differs
-    layout = venv_entries(VENV, T, [a], installs=installs)
-    assert [e for e in layout.entries if e.source.startswith("a-1.0")] == list(early.entries)
-    fresh = venv_entries(VENV, T, [a])
-    assert [(e.path, e.size) for e in fresh.entries] == [(e.path, e.size) for e in layout.entries]
 
 
 def test_wheels_and_report(tmp_path: Path) -> None:
