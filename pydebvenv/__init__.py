@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from pydebvenv.errors import (
     ArchiveError,
     BuildError,
     ConfigError,
@@ -25,8 +25,8 @@ from .errors import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .debfile.reader import DebInfo
-    from .lock import Lock
+    from pydebvenv.debfile.reader import DebInfo
+    from pydebvenv.wheels.lock import Lock
 
 __version__ = "0.1.0"
 
@@ -49,14 +49,14 @@ __all__ = [
 
 def build(project_dir: str | Path = ".", **options: Any) -> Path:
     """Build the project's .deb; see :func:`pydebvenv.builder.build` for the options."""
-    from .builder import build as _build
+    from pydebvenv.builder import build as _build
 
     return _build(project_dir, **options)
 
 
 def fetch(project_dir: str | Path = ".", **options: Any) -> Lock:
-    """Fill the wheel cache for the target; see :func:`pydebvenv.fetch.fetch`."""
-    from .fetch import fetch as _fetch
+    """Fill the wheel cache for the target; see :func:`pydebvenv.acquire.fetch.fetch`."""
+    from pydebvenv.acquire.fetch import fetch as _fetch
 
     return _fetch(project_dir, **options)
 
@@ -65,6 +65,6 @@ def inspect(path: str | Path) -> DebInfo:
     """Read a .deb back and verify it; raises InspectError when it is not sound."""
     from pathlib import Path as _Path
 
-    from .debfile.reader import read_deb
+    from pydebvenv.debfile.reader import read_deb
 
     return read_deb(_Path(path))

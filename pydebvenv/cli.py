@@ -15,7 +15,7 @@ from typing import Any
 
 from pydebvenv import __version__
 from pydebvenv.errors import PydebvenvError
-from pydebvenv.keys import KEYS, Key
+from pydebvenv.project.keys import KEYS, Key
 from pydebvenv.report import NORMAL, QUIET, Reporter
 
 __all__ = ["main", "make_parser"]
@@ -160,7 +160,7 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         build(Path(args.project_dir), output_dir=Path(args.output_dir), reporter=reporter,
               **_overrides(args, [k for k in KEYS if k.flag]))
     elif args.command == "fetch":
-        from pydebvenv.fetch import fetch
+        from pydebvenv.acquire.fetch import fetch
 
         keys = [k for k in KEYS if k.flag and k.toml in _FETCH_KEYS]
         fetch(Path(args.project_dir), reporter=reporter, lock_path=args.lock_path,
@@ -172,7 +172,7 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         info = read_deb(Path(args.path))
         sys.stdout.write(format_deb_info(info, full_scripts=args.scripts))
     else:
-        from pydebvenv.init import init
+        from pydebvenv.scaffold import init
 
         # Ask only a person: without a terminal (or with --yes) missing values are errors
         # that name the flag to pass.

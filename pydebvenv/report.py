@@ -1,9 +1,7 @@
 """The one reporter: phases with their duration, messages, download progress and the final line.
 
-Library code never prints; it is handed a Reporter (or ``Reporter.silent()``).  A Reporter
-is also callable with one message, so code that takes a plain ``Callable[[str], None]``
-progress callback (fetch) accepts it as is.  Durations are for humans only and never
-reach a package.
+Library code never prints; it is handed a Reporter (or ``Reporter.silent()``).  Durations
+are for humans only and never reach a package.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["Reporter"]
+__all__ = ["NORMAL", "QUIET", "VERBOSE", "Reporter"]
 
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 
@@ -52,8 +50,6 @@ class Reporter:
         """A message shown unless ``-q``."""
         if self.verbosity >= NORMAL:
             self._write("  " * self._depth + message)
-
-    __call__ = info
 
     def debug(self, message: str) -> None:
         """A detail shown only with ``-v``."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from packaging.tags import Tag, compatible_tags, cpython_tags
 
-from .errors import TargetError
+from pydebvenv.errors import TargetError
 
 __all__ = [
     "ARCHS",
@@ -28,6 +28,7 @@ __all__ = [
     "Target",
     "get_target",
     "host_facts",
+    "host_runs",
 ]
 
 
@@ -71,7 +72,7 @@ class Arch:
         return self.wheel_arch
 
 
-# Facts from the reference's targets table (§6), checked against the Debian and Ubuntu
+# Facts of docs/targets.md, checked against the Debian and Ubuntu
 # package pages.  Ubuntu 20.04 is left out: its standard support ended in 2025.
 RELEASES: Mapping[str, Release] = {
     r.name: r
@@ -232,6 +233,13 @@ class HostFacts:
 
     release: str | None  # "debian-12" when /etc/os-release names one, else None
     machine: str  # platform.machine()
+
+
+def host_runs(target: Target, host: HostFacts) -> bool:
+    """Whether the build host runs the target's release on the target's architecture: the
+    one case where a wheel compiled here (``linux_<arch>``, PEP 600) can run there."""
+    return (host.release == target.release.name
+            and _HOST_MACHINES.get(host.machine.lower()) == target.arch.name)
 
 
 def host_facts() -> HostFacts:

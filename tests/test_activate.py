@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pydebvenv.activate import activate_entries, render_activate
 from pydebvenv.errors import ConfigError
+from pydebvenv.venv.activate import activate_entries, render_activate
 
 SITE = "lib/python3.11/site-packages"
 NAMES = {"activate", "activate.fish", "activate.csh", "deactivate.csh", "activate.nu",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pydebvenv.appwheel import AppWheel, build_app_wheel, check_app_wheel_fits
+from pydebvenv.acquire.appwheel import AppWheel, build_app_wheel, check_app_wheel_fits
 from pydebvenv.errors import BuildError
 from pydebvenv.target import HostFacts, get_target
 from tests.support import wheelmaker

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import pydebvenv
-from pydebvenv.keys import KEYS
+from pydebvenv.project.keys import KEYS
 from tests.support.backend import BACKEND
 from tests.support.wheelmaker import make_wheel
 

@@ -15,7 +15,7 @@ import pytest
 
 from pydebvenv import __version__
 from pydebvenv.cli import make_parser
-from pydebvenv.keys import KEYS
+from pydebvenv.project.keys import KEYS
 from pydebvenv.report import Reporter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -164,13 +164,12 @@ def test_reporter_phases_and_done(tmp_path: Path) -> None:
     with reporter.phase("resolve"):
         reporter.info("3 wheels")
         reporter.debug("hidden")
-    reporter("callable like a plain callback")
     deb = tmp_path / "a.deb"
     deb.write_bytes(b"x" * 2000)
     reporter.done(deb)
     digest = hashlib.sha256(b"x" * 2000).hexdigest()
     assert stream.getvalue() == (
-        "resolve ...\n  3 wheels\nresolve: done in 1.2 s\ncallable like a plain callback\n"
+        "resolve ...\n  3 wheels\nresolve: done in 1.2 s\n"
         f"built {deb} (2,000 bytes, sha256 {digest})\n"
     )
 

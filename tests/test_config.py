@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from pydebvenv.config import FileSpec, Options, load_options, options_from_data, read_pyproject
 from pydebvenv.errors import ConfigError
-from pydebvenv.keys import KEYS, configuration_table
+from pydebvenv.project.config import (
+    FileSpec,
+    Options,
+    load_config,
+    options_from_data,
+    read_pyproject,
+)
+from pydebvenv.project.keys import KEYS, configuration_table
 
 REPO = Path(__file__).resolve().parents[1]
 # Documents that must hold the generated key table verbatim.
@@ -86,7 +92,7 @@ def test_key_reaches_options(tmp_path: Path, key: str, toml: str, expected: obje
     attr = key.replace("-", "_")
     assert getattr(options, attr) == _rooted(expected, tmp_path)
     assert origins == {attr: "config"}
-    assert load_options(root) == options
+    assert load_config(root).options == options
 
 
 @pytest.mark.parametrize(("key", "toml", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -105,8 +111,15 @@ def test_override_beats_config(tmp_path: Path, key: str, toml: str, expected: ob
     assert origins == {attr: "override"}
 
 
-def test_load_options(tmp_path: Path) -> None:
-    # without a pyproject.toml: the defaults, with the overrides on top
+def load_options(root: Path, overrides: dict[str, object] | None = None) -> Options:
+    return load_config(root, overrides or {}, required=False).options
+
+
+def test_load_config(tmp_path: Path) -> None:
+    # without a pyproject.toml: an error, unless not required (fetch of a requirements.txt),
+    # which gives the defaults with the overrides on top
+    with pytest.raises(ConfigError, match=r"no pyproject\.toml"):
+        load_config(tmp_path)
     assert load_options(tmp_path) == Options()
     assert load_options(tmp_path, {"target": "debian-12", "arch": None}) == Options(
         target="debian-12")
@@ -202,7 +215,7 @@ def test_documented_table_matches_keys(doc: Path) -> None:
     text = doc.read_text(encoding="utf-8")
     assert table in text, (
         f"{doc} is out of date: replace its key table with the output of\n"
-        "python -c 'from pydebvenv.keys import configuration_table as t; print(t())'"
+        "python -c 'from pydebvenv.project.keys import configuration_table as t; print(t())'"
     )
     documented = re.findall(r"^\| `([a-z-]+)` \|", text, flags=re.MULTILINE)
     assert documented == [key.toml for key in KEYS]

@@ -10,15 +10,9 @@ import pytest
 from debian.changelog import Changelog
 from debian.copyright import Copyright
 
-from pydebvenv.debmeta import (
-    DocInputs,
-    architecture,
-    bin_symlinks,
-    depends,
-    doc_entries,
-    libc_requirement,
-    soname_package,
-)
+from pydebvenv.debian.docs import DocInputs, doc_entries
+from pydebvenv.debian.fields import architecture, depends, libc_requirement, soname_package
+from pydebvenv.debian.links import bin_symlinks
 from pydebvenv.target import get_target
 
 T12 = get_target("debian-12", "amd64")

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pydebvenv.elf import ElfDynamic, elf_dynamic, elf_machine
+from pydebvenv.venv.elf import ElfDynamic, elf_dynamic, elf_machine
 
 HOST_LIBS = Path("/usr/lib/x86_64-linux-gnu")
 E2E_WHEELS = Path.home() / ".cache" / "pydebvenv-tests" / "wheels"

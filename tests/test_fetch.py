@@ -16,12 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from pydebvenv.acquire.fetch import fetch, fetch_requirements, lock_path_for
+from pydebvenv.acquire.pip import SHIM, PipOutput, run_pip
 from pydebvenv.errors import ConfigError, FetchError
-from pydebvenv.fetch import FetchInputs, fetch, fetch_requirements, lock_path_for
-from pydebvenv.lock import Lock, LockedWheel, lock_text, read_lock, write_lock
-from pydebvenv.pipdriver import SHIM, PipOutput, redact, run_pip
-from pydebvenv.requirements import requirement_specs
+from pydebvenv.project.requirements import requirement_specs
+from pydebvenv.project.sources import Inputs
+from pydebvenv.redact import redact
+from pydebvenv.report import VERBOSE, Reporter
 from pydebvenv.target import HostFacts, get_target
+from pydebvenv.wheels.lock import Lock, LockedWheel, lock_text, read_lock, write_lock
 from tests.support.index import LocalIndex, serve_index
 from tests.support.isolation import isolated_pip_env
 from tests.support.wheelmaker import make_wheel
@@ -187,9 +190,9 @@ def test_fetch_picks_the_targets_set(
     # a top-level marker is the target's business too
     project = _project(tmp_path, ["topapp", 'maconly; python_version >= "3.13"'])
     cache = tmp_path / "cache"
-    lines: list[str] = []
+    log = Reporter(io.StringIO(), VERBOSE)
     lock = fetch(project, target=release, arch=arch, wheel_cache=cache,
-                 index_url=index.url, reporter=lines.append)
+                 index_url=index.url, reporter=log)
     expected = EXPECTED[release, arch] | ({TOP_LEVEL_313} if release == "debian-13" else set())
     assert _chosen(lock) == expected
     assert lock.target == f"{release}/{arch}"
@@ -203,7 +206,7 @@ def test_fetch_picks_the_targets_set(
     assert [w.name for w in lock.build_requires] == ["buildtool"]
     written = read_lock(lock_path_for(project, get_target(release, arch)))
     assert written == lock
-    assert any("resolving" in line for line in lines)
+    assert "resolving" in log.stream.getvalue()
 
 
 def test_fetch_ignores_a_host_that_looks_like_macos_or_windows(
@@ -218,7 +221,7 @@ def test_fetch_ignores_a_host_that_looks_like_macos_or_windows(
             m.setattr(platform, "machine", lambda mc=machine: mc)
             cache = tmp_path / f"cache-{sys_platform}"
             lock = fetch_requirements(
-                FetchInputs(requirement_specs(["topapp"], "test"), index_url=index.url),
+                Inputs(requirement_specs(["topapp"], "test"), index_url=index.url),
                 target=get_target("debian-12", "arm64"), cache=cache)
             results.append(_chosen(lock))
     assert results == [EXPECTED["debian-12", "arm64"]] * 2
@@ -231,14 +234,14 @@ def test_pip_runs_with_only_the_targets_marker_environment(
     monkeypatch.setattr(sys, "platform", "darwin")
     monkeypatch.setattr(platform, "machine", lambda: "arm64")
     target = get_target("debian-13", "arm64")
-    lines: list[str] = []
+    log = Reporter(io.StringIO(), VERBOSE)
     rc, out = run_pip(["inspect"], marker_env=target.marker_environment(),
-                      out=PipOutput(lines.append))
+                      out=PipOutput(log))
     assert rc == 0
     report = json.loads("\n".join(out))
     assert report["environment"] == target.marker_environment()
     # and without the bootstrap pip reports this host (so the check above can fail)
-    rc, out = run_pip(["inspect"], marker_env=None, out=PipOutput(lines.append))
+    rc, out = run_pip(["inspect"], marker_env=None, out=PipOutput(log))
     assert json.loads("\n".join(out))["environment"] != target.marker_environment()
     assert "_PYDEBVENV" in SHIM
 
@@ -246,7 +249,7 @@ def test_pip_runs_with_only_the_targets_marker_environment(
 def test_pure_sdist_becomes_a_wheel(index: LocalIndex, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     lock = fetch_requirements(
-        FetchInputs(requirement_specs(["needspure"], "test"), index_url=index.url),
+        Inputs(requirement_specs(["needspure"], "test"), index_url=index.url),
         target=get_target("debian-12", "arm64"), cache=cache)
     assert _chosen(lock) == {
         ("needspure", "1.0", "needspure-1.0-py3-none-any.whl"),
@@ -259,7 +262,7 @@ def test_compiled_sdist_for_a_foreign_target_is_refused(index: LocalIndex, tmp_p
     host = HostFacts(release="debian-12", machine="x86_64")
     with pytest.raises(FetchError) as err:
         fetch_requirements(
-            FetchInputs(requirement_specs(["csrc"], "test"), index_url=index.url),
+            Inputs(requirement_specs(["csrc"], "test"), index_url=index.url),
             target=get_target("debian-12", "arm64"), cache=tmp_path / "cache", host=host)
     message = str(err.value)
     assert "'csrc'" in message and "compiles code" in message and "debian-12/arm64" in message
@@ -272,7 +275,7 @@ def test_compiled_sdist_on_a_matching_host_is_kept(index: LocalIndex, tmp_path: 
     if platform.machine() != "x86_64" or sys.version_info[:2] != (3, 11):
         pytest.skip("needs a CPython 3.11 x86_64 host to stand for debian-12/amd64")
     lock = fetch_requirements(
-        FetchInputs(requirement_specs(["csrc"], "test"), index_url=index.url),
+        Inputs(requirement_specs(["csrc"], "test"), index_url=index.url),
         target=target, cache=tmp_path / "cache", host=host)
     assert [w.filename for w in lock.wheels] == ["csrc-1.0-cp311-cp311-linux_x86_64.whl"]
 
@@ -292,7 +295,7 @@ def test_hash_mismatch_is_one_line(index: LocalIndex, tmp_path: Path) -> None:
 def test_missing_package_is_one_line(index: LocalIndex, tmp_path: Path) -> None:
     with pytest.raises(FetchError) as err:
         fetch_requirements(
-            FetchInputs(requirement_specs(["nosuchthing>=1"], "test"), index_url=index.url),
+            Inputs(requirement_specs(["nosuchthing>=1"], "test"), index_url=index.url),
             target=get_target("debian-12", "amd64"), cache=tmp_path / "cache")
     assert "'nosuchthing>=1'" in str(err.value) and "\n" not in str(err.value)
 
@@ -303,7 +306,7 @@ def test_unreachable_index_is_one_line(tmp_path: Path) -> None:
         port = s.getsockname()[1]  # closed when the block ends: nothing listens there
     with pytest.raises(FetchError) as err:
         fetch_requirements(
-            FetchInputs(requirement_specs(["topapp"], "test"),
+            Inputs(requirement_specs(["topapp"], "test"),
                         index_url=f"http://127.0.0.1:{port}/simple"),
             target=get_target("debian-12", "amd64"), cache=tmp_path / "cache")
     assert "cannot reach" in str(err.value) and str(port) in str(err.value)
@@ -317,7 +320,7 @@ def test_concurrent_fetches_share_one_cache(index: LocalIndex, tmp_path: Path) -
     def run() -> None:
         try:
             results.append(fetch_requirements(
-                FetchInputs(requirement_specs(["topapp"], "test"), index_url=index.url),
+                Inputs(requirement_specs(["topapp"], "test"), index_url=index.url),
                 target=get_target("debian-12", "amd64"), cache=cache))
         except BaseException as exc:
             results.append(exc)
@@ -344,18 +347,18 @@ def test_credentials_never_reach_the_lock_or_the_log(tmp_path: Path) -> None:
     make_wheel(root / "files", "privpkg")
     with serve_index(root, auth=("user", "secret")) as idx:
         url = idx.url.replace("http://", "http://user:secret@")
-        lines: list[str] = []
+        log = Reporter(io.StringIO(), VERBOSE)
         project = _project(tmp_path, ["privpkg"], build_requires=[])
         lock_path = tmp_path / "out.lock"
         lock = fetch(project, target="debian-12", arch="amd64", wheel_cache=tmp_path / "cache",
-                     index_url=url, reporter=lines.append, lock_path=lock_path)
+                     index_url=url, reporter=log, lock_path=lock_path)
     assert [w.name for w in lock.wheels] == ["privpkg"]
     assert any(h.startswith("Basic ") for h in idx.auth_headers)  # the server checked them
     assert "secret@" not in lock_path.read_text() and "user:" not in lock_path.read_text()
     assert lock.wheels[0].index == idx.url
-    assert any("privpkg" in line for line in lines)  # the log is there, and without secrets
-    assert not any("secret" in line for line in lines)
-    assert not any("user:secret" in line or "user:****" in line for line in lines)
+    assert "privpkg" in log.stream.getvalue()  # the log is there, and without secrets
+    assert "secret" not in log.stream.getvalue()
+    assert "user:****" not in log.stream.getvalue()
 
 
 def test_pylock_wheels_for_the_target(index: LocalIndex, tmp_path: Path) -> None:
@@ -412,6 +415,9 @@ def test_lock_round_trip_is_deterministic(tmp_path: Path) -> None:
 def test_redact_removes_user_and_password() -> None:
     assert redact("Looking in http://user:****@h/simple and https://tok@h2/x") == (
         "Looking in http://h/simple and https://h2/x")
+    # a password holding "@", and a URL with no userinfo but an "@" in its path
+    assert redact("https://u:p@ss@host:8080/simple/") == "https://host:8080/simple/"
+    assert redact("https://host/a@b/c.whl") == "https://host/a@b/c.whl"
 
 
 def test_a_corrupt_or_partial_cached_file_is_fetched_again(
@@ -422,7 +428,7 @@ def test_a_corrupt_or_partial_cached_file_is_fetched_again(
     good = (index.files / "oldpy-1.0-py3-none-any.whl").read_bytes()
     (cache / "oldpy-1.0-py3-none-any.whl").write_bytes(good[: len(good) // 2])  # truncated
     lock = fetch_requirements(
-        FetchInputs(requirement_specs(["oldpy"], "test"), index_url=index.url),
+        Inputs(requirement_specs(["oldpy"], "test"), index_url=index.url),
         target=get_target("debian-12", "amd64"), cache=cache)
     assert (cache / "oldpy-1.0-py3-none-any.whl").read_bytes() == good
     assert lock.wheels[0].sha256 == hashlib.sha256(good).hexdigest()
@@ -440,19 +446,6 @@ def test_project_dependencies_with_extras(index: LocalIndex, tmp_path: Path) -> 
               extras=["nope"], index_url=index.url)
 
 
-def test_missing_files_names_every_absent_or_changed_file(tmp_path: Path) -> None:
-    from pydebvenv.lock import missing_files
-
-    (tmp_path / "a-1-py3-none-any.whl").write_bytes(b"a")
-    (tmp_path / "b-1-py3-none-any.whl").write_bytes(b"changed")
-    wheels = tuple(
-        LockedWheel(n, "1", f"{n}-1-py3-none-any.whl", hashlib.sha256(n.encode()).hexdigest(), "")
-        for n in ("a", "b", "c"))
-    lock = Lock("debian-12/amd64", wheels, (wheels[2],))
-    assert [w.name for w in missing_files(lock, tmp_path)] == ["b", "c"]
-    assert [w.name for w in missing_files(lock, tmp_path, build_requires=True)] == ["b", "c", "c"]
-
-
 def test_wrong_credentials_are_one_line_without_the_password(tmp_path: Path) -> None:
     root = tmp_path / "private"
     (root / "files").mkdir(parents=True)
@@ -460,7 +453,7 @@ def test_wrong_credentials_are_one_line_without_the_password(tmp_path: Path) -> 
     with serve_index(root, auth=("user", "secret")) as idx:
         url = idx.url.replace("http://", "http://user:wrongpass@")
         with pytest.raises(FetchError) as err:
-            fetch_requirements(FetchInputs(requirement_specs(["privpkg"], "test"), index_url=url),
+            fetch_requirements(Inputs(requirement_specs(["privpkg"], "test"), index_url=url),
                                target=get_target("debian-12", "amd64"), cache=tmp_path / "c")
     assert "credentials" in str(err.value) and "wrongpass" not in str(err.value)
     assert "\n" not in str(err.value)
@@ -472,8 +465,8 @@ def test_the_applications_own_wheel_drives_the_fetch_but_is_not_cached(
     """build.py passes the app's wheel: its Requires-Dist are fetched, the app is not."""
     app = make_wheel(tmp_path, "myapp", requires=["topapp"])
     cache = tmp_path / "cache"
-    lock = fetch_requirements(requirement_specs([], "test"), target=get_target("debian-12", "arm64"),
-                              cache=cache, local_wheels=[app], index_url=index.url)
+    lock = fetch_requirements(Inputs(index_url=index.url), target=get_target("debian-12", "arm64"),
+                              cache=cache, local_wheels=[app])
     assert _chosen(lock) == EXPECTED["debian-12", "arm64"]
     assert not (cache / app.name).exists()
 
@@ -502,7 +495,7 @@ def test_progress_goes_to_the_reporter(index: LocalIndex, tmp_path: Path) -> Non
     make_wheel(root / "files", "bigpkg", files={"bigpkg/blob.bin": blob})
     stream = io.StringIO()
     with serve_index(root) as idx:
-        fetch_requirements(FetchInputs(requirement_specs(["bigpkg"], "test"), index_url=idx.url),
+        fetch_requirements(Inputs(requirement_specs(["bigpkg"], "test"), index_url=idx.url),
                            target=get_target("debian-12", "amd64"), cache=tmp_path / "cache",
                            reporter=Reporter(stream))
     # the non-terminal Reporter prints a finished download as "label: done / total"
@@ -511,7 +504,7 @@ def test_progress_goes_to_the_reporter(index: LocalIndex, tmp_path: Path) -> Non
 
 
 def test_specs_from_pylock(tmp_path: Path) -> None:
-    from pydebvenv.pylock import specs_from_pylock
+    from pydebvenv.project.pylock import specs_from_pylock
 
     (tmp_path / "pylock.toml").write_text(
         'lock-version = "1.0"\ncreated-by = "test"\n[[packages]]\nname = "a"\nversion = "1.2"\n'

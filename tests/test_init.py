@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pydebvenv.errors import ConfigError
-from pydebvenv.init import init, plan_init, write_pyproject
+from pydebvenv.scaffold import init, plan_init, write_pyproject
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -15,10 +15,10 @@ import pytest
 from installer.scripts import Script
 
 from pydebvenv.debfile.entry import Entry
-from pydebvenv.destination import shebang
 from pydebvenv.errors import WheelError
-from pydebvenv.install import install_wheel
 from pydebvenv.target import get_target
+from pydebvenv.venv.destination import shebang
+from pydebvenv.venv.install import install_wheel
 from tests.support.wheelmaker import make_wheel, record_hash
 from tests.test_elf import make_elf
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from pydebvenv.debfile.entry import Entry, dir_entry, file_entry
+from pydebvenv.debian.maintscripts import Snippets, maintainer_scripts
 from pydebvenv.errors import BuildError, ConfigError
-from pydebvenv.maintscripts import Snippets, compile_entries, maintainer_scripts
 from pydebvenv.target import get_target
+from pydebvenv.venv.bytecode import compile_entries
 
 VENV = "/usr/share/python/app"
 T = get_target("debian-12", "amd64")
@@ -28,8 +29,7 @@ def _all(scripts: object) -> dict[str, str]:
 
 
 def test_shape_and_syntax() -> None:
-    for kwargs in ({}, {"snippets": SNIPPETS}, {"compile_on_install": False},
-                   {"exposed": [("usr/bin/app", "../share/python/app/bin/app")]}):
+    for kwargs in ({}, {"snippets": SNIPPETS}, {"compile_on_install": False}):
         scripts = maintainer_scripts(VENV, **kwargs)
         assert scripts.triggers is None
         for name, text in _all(scripts).items():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pydebvenv.fetch import fetch, lock_path_for
+from pydebvenv.acquire.fetch import fetch, lock_path_for
 from pydebvenv.target import get_target
 from tests.support.backend import BACKEND
 from tests.support.index import LocalIndex, serve_index

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pydebvenv.config import Options, load_options
 from pydebvenv.errors import ConfigError
-from pydebvenv.project import load_project, requirement_sources
+from pydebvenv.project.config import Options, load_config
+from pydebvenv.project.model import Project, project_from_config
+from pydebvenv.project.sources import RequirementSource, requirement_source
 
 PROJECT = """\
 [project]
@@ -26,6 +27,11 @@ optional-dependencies = { pg = ["psycopg"] }
 Source = "https://example.org/src"
 homepage = "https://example.org"
 """
+
+
+def load_project(root: Path, overrides: dict[str, object] | None = None, *,
+                 wheel_metadata: email.message.Message | None = None) -> Project:
+    return project_from_config(load_config(root, overrides or {}), wheel_metadata=wheel_metadata)
 
 
 def make(tmp_path: Path, tool: str = "", project: str = PROJECT) -> Path:
@@ -102,27 +108,28 @@ def test_authors_and_license_text(tmp_path: Path) -> None:
     assert p.homepage == "https://example.org/src"  # no Homepage label: the first URL
 
 
-def test_requirement_sources(tmp_path: Path) -> None:
+def test_requirement_source_order(tmp_path: Path) -> None:
     root = make(tmp_path)
-    assert requirement_sources(load_project(root)) == ("dependencies", ())
+    assert requirement_source(load_config(root)) == RequirementSource("dependencies")
     (root / "pylock.toml").write_text("")
-    assert requirement_sources(load_project(root)) == ("pylock.toml", (root / "pylock.toml",))
+    assert requirement_source(load_config(root)) == RequirementSource(
+        "pylock.toml", (root / "pylock.toml",))
     (root / "requirements.txt").write_text("")
-    assert requirement_sources(load_project(root)) == (
+    assert requirement_source(load_config(root)) == RequirementSource(
         "requirements.txt", (root / "requirements.txt",))
     root = make(tmp_path, 'requirements = ["a.txt"]\n')
-    assert requirement_sources(load_project(root)) == ("config", (root / "a.txt",))
-    assert requirement_sources(load_project(root, {"requirements": ["/x/b.txt"]})) == (
-        "override", (Path("/x/b.txt"),))
+    assert requirement_source(load_config(root)) == RequirementSource("config", (root / "a.txt",))
+    assert requirement_source(load_config(root, {"requirements": ["/x/b.txt"]})) == (
+        RequirementSource("override", (Path("/x/b.txt"),)))
 
 
 def test_options_are_the_config_modules(tmp_path: Path) -> None:
-    # the Project carries exactly what load_options reads, and the config errors reach it
+    # the Project carries exactly what load_config reads, and the config errors reach it
     root = make(tmp_path, 'depends = ["curl"]\nwheel-cache = "w"\n')
     overrides: dict[str, object] = {"compile": True, "arch": None}
-    p = load_project(root, overrides)
-    assert p.options == load_options(root, overrides)
-    assert p.origins == {"depends": "config", "wheel_cache": "config", "compile": "override"}
+    config = load_config(root, overrides)
+    assert project_from_config(config).options == config.options
+    assert config.origins == {"depends": "config", "wheel_cache": "config", "compile": "override"}
     with pytest.raises(ConfigError, match=r"^unknown key 'dependz' in \[tool.pydebvenv\]"):
         load_project(make(tmp_path, 'dependz = []\n'))
 

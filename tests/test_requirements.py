@@ -8,7 +8,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from pydebvenv.errors import ConfigError
-from pydebvenv.requirements import (
+from pydebvenv.project.requirements import (
     RequirementSpec,
     RequirementsSet,
     parse_requirements_files,

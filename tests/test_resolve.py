@@ -13,9 +13,9 @@ from packaging.requirements import Requirement
 
 import pydebvenv.target
 from pydebvenv.errors import ResolutionError, WheelError
-from pydebvenv.requirements import RequirementSpec, requirement_specs
-from pydebvenv.resolve import HashError, Resolution, resolve
+from pydebvenv.project.requirements import RequirementSpec, requirement_specs
 from pydebvenv.target import Target
+from pydebvenv.wheels.resolve import HashError, Resolution, resolve
 from tests.support.wheelmaker import make_wheel
 from tests.test_wheels import D12, D12_ARM, D13, reqs, select
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from pydebvenv.errors import ConfigError
-from pydebvenv.versions import debian_package_name, debian_version
+from pydebvenv.project.versions import debian_package_name, debian_version
 
 
 def _version_text(epoch: int, release: list[int], pre: tuple[str, int] | None,

@@ -1,4 +1,6 @@
-"""The wheel cache: scanning it, reading its wheels and choosing one for a target."""
+"""The wheel cache (finding its wheels, reading them) and the choice of one wheel for a target.
+
+Selection is tested through resolve(), the one code path that chooses wheels."""
 
 from __future__ import annotations
 
@@ -8,17 +10,11 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from pydebvenv.errors import WheelError
-from pydebvenv.requirements import RequirementSpec, requirement_specs
+from pydebvenv.errors import ResolutionError, WheelError
+from pydebvenv.project.requirements import RequirementSpec, requirement_specs
 from pydebvenv.target import Target, get_target
-from pydebvenv.wheels import (
-    CachedWheel,
-    default_wheel_cache,
-    find_wheels,
-    read_wheel_metadata,
-    scan_cache,
-    select_wheel,
-)
+from pydebvenv.wheels.cache import default_wheel_cache, find_wheels, read_wheel_metadata
+from pydebvenv.wheels.resolve import resolve
 from tests.support.wheelmaker import make_wheel
 
 D12 = get_target("debian-12", "amd64")
@@ -37,9 +33,16 @@ def reqs(*strings: str) -> tuple[RequirementSpec, ...]:
     return requirement_specs(strings, "requirements.txt")
 
 
-def select(cache: Path, requirement: str, target: Target) -> str | None:
-    wheel = select_wheel(scan_cache(cache), Requirement(requirement), target)
-    return None if wheel is None else wheel.path.name
+def select(cache: Path, requirement: str, target: Target,
+           constraints: tuple[RequirementSpec, ...] = ()) -> str | None:
+    """The file resolve() chooses for one requirement (with no dependencies), or None."""
+    name = Requirement(requirement).name
+    try:
+        resolution = resolve(reqs(requirement), cache, target, constraints=constraints)
+    except ResolutionError:
+        return None
+    (wheel,) = [w for w in resolution.wheels if w.name == name]
+    return wheel.path.name
 
 
 # --- tags ----------------------------------------------------------------------------------
@@ -125,23 +128,19 @@ def test_pre_releases_only_when_named(cache: Path) -> None:
     assert select(cache, "x==2.0b1", D12) == "x-2.0b1-py3-none-any.whl"
 
 
-def test_select_wheel_honours_constraints(cache: Path) -> None:
+def test_constraints_whose_marker_holds_on_the_target_limit_the_choice(cache: Path) -> None:
     for version in ("1.0", "2.0", "3.0"):
         make_wheel(cache, "x", version)
-    candidates = scan_cache(cache)
     limit = requirement_specs(["x<3", 'x<2; python_version >= "3.13"'], "c.txt")
-    assert select_wheel(candidates, Requirement("x"), D12, constraints=limit) == next(
-        c for c in candidates if str(c.version) == "2.0"
-    )
-    assert select_wheel(candidates, Requirement("x"), D13, constraints=limit) == next(
-        c for c in candidates if str(c.version) == "1.0"
-    )
+    assert select(cache, "x", D12) == "x-3.0-py3-none-any.whl"
+    assert select(cache, "x", D12, limit) == "x-2.0-py3-none-any.whl"
+    assert select(cache, "x", D13, limit) == "x-1.0-py3-none-any.whl"
 
 
 # --- the cache -----------------------------------------------------------------------------
 
 
-def test_scan_cache_ignores_partial_and_foreign_files(cache: Path) -> None:
+def test_find_wheels_ignores_partial_and_foreign_files(cache: Path) -> None:
     good = make_wheel(cache, "Good_Name", "1.0", tag="cp311-cp311-manylinux_2_17_x86_64")
     sub = cache / "debian-12"
     sub.mkdir()
@@ -156,29 +155,27 @@ def test_scan_cache_ignores_partial_and_foreign_files(cache: Path) -> None:
     make_wheel(cache / "half.tmp", "half", "1.0")
     (cache / ".incoming").mkdir()
     make_wheel(cache / ".incoming", "staged", "1.0")
-    wheels = scan_cache(cache)
+    wheels = find_wheels(cache)
     assert [(w.path, w.name, str(w.version)) for w in wheels] == [
         (good, "good-name", "1.0"),
         (nested, "nested", "2.0"),
         (dotted, "some-party", "1.0"),
     ]
-    assert wheels[0].sha256 == hashlib.sha256(good.read_bytes()).hexdigest()
-    assert wheels[0].requested is False
     assert [str(t) for t in wheels[0].tags] == ["cp311-cp311-manylinux_2_17_x86_64"]
-    assert [(f.path, f.tags) for f in find_wheels(cache)] == [(w.path, w.tags) for w in wheels]
-    assert scan_cache(cache / "absent") == []
+    assert find_wheels(cache / "absent") == []
 
 
-def test_cached_wheel_metadata_and_purity(cache: Path) -> None:
+def test_resolved_wheels_carry_hash_metadata_and_purity(cache: Path) -> None:
     make_wheel(cache, "pure", "1.0", requires=["dep>=1"], requires_python=">=3.9")
-    make_wheel(cache, "native", "1.0", tag="cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64")
-    native, pure = scan_cache(cache)
+    make_wheel(cache, "dep", "1.0", tag="cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64")
+    native, pure = resolve(reqs("pure"), cache, D12).wheels
     assert pure.is_pure and not native.is_pure
+    assert pure.requested and not native.requested
+    assert pure.sha256 == hashlib.sha256(pure.path.read_bytes()).hexdigest()
     meta = pure.metadata()
     assert meta["Name"] == "pure"
     assert meta.get_all("Requires-Dist") == ["dep>=1"]
     assert meta["Requires-Python"] == ">=3.9"
-    assert isinstance(native, CachedWheel)
     assert read_wheel_metadata(pure.path)["Requires-Python"] == ">=3.9"
     with pytest.raises(WheelError, match="not a wheel file name"):
         read_wheel_metadata(cache / "app.zip")

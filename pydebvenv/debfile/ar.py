@@ -11,6 +11,8 @@ with :class:`~pydebvenv.errors.ArchiveError`.
 
 from __future__ import annotations
 
+import io
+import os
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -25,6 +27,7 @@ __all__ = [
     "ar_header",
     "ar_padding",
     "read_ar",
+    "write_deb_ar",
 ]
 
 AR_MAGIC = b"!<arch>\n"
@@ -33,6 +36,7 @@ AR_HEADER_SIZE = 60
 AR_MAX_SIZE = 9_999_999_999
 _END = b"`\n"
 _PAD = b"\n"
+_COPY_CHUNK = 1 << 20  # bytes per read when the kernel cannot copy
 _MAX_MEMBERS = 256  # a Debian package has three; more is a hostile or broken file
 
 
@@ -136,3 +140,44 @@ class MemberReader:
             raise InspectError("the file shrank while it was being read")
         self._pos += len(data)
         return data
+
+
+def _copy_range(src: BinaryIO, dst: BinaryIO, size: int) -> None:
+    """Copy ``size`` bytes; in the kernel where it can (copy_file_range), else in chunks."""
+    dst.flush()
+    copy_range = getattr(os, "copy_file_range", None)
+    if copy_range is not None:
+        try:
+            in_fd, out_fd = src.fileno(), dst.fileno()
+            offset, out_offset, left = src.tell(), dst.tell(), size
+            while left:
+                done = copy_range(in_fd, out_fd, left, offset, out_offset)
+                if done == 0:
+                    break
+                offset, out_offset, left = offset + done, out_offset + done, left - done
+            if left == 0:
+                src.seek(offset)
+                dst.seek(out_offset)
+                return
+            src.seek(offset)
+            dst.seek(out_offset)
+            size = left
+        except (OSError, io.UnsupportedOperation):
+            pass  # e.g. not supported by this filesystem: copy in chunks below
+    while size > 0 and (chunk := src.read(min(_COPY_CHUNK, size))):
+        dst.write(chunk)
+        size -= len(chunk)
+    if size:
+        raise ArchiveError(f"the temporary data.tar shrank by {size} bytes while copying it")
+
+
+def write_deb_ar(out: BinaryIO, control_tar_name: str, control_tar: bytes, data_tar_name: str,
+              data_tar: BinaryIO, data_size: int, mtime: int) -> None:
+    out.write(AR_MAGIC)
+    for name, data in (("debian-binary", b"2.0\n"), (control_tar_name, control_tar)):
+        out.write(ar_header(name, len(data), mtime))
+        out.write(data)
+        out.write(ar_padding(len(data)))  # members start at even offsets (deb(5))
+    out.write(ar_header(data_tar_name, data_size, mtime))
+    _copy_range(data_tar, out, data_size)
+    out.write(ar_padding(data_size))

@@ -16,12 +16,15 @@ from pydebvenv.debfile.entry import Entry
 from pydebvenv.errors import ArchiveError
 
 __all__ = [
+    "OWN_FIELDS",
     "Control",
     "MaintainerScripts",
     "deb_filename",
     "fold_description",
     "installed_size",
+    "is_field_name",
     "is_package_name",
+    "is_revision",
     "render_conffiles",
     "render_control",
     "render_md5sums",
@@ -70,9 +73,21 @@ _ARCH_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 # deb822 field names: printable US-ASCII except ":" and space, not starting with "#" or "-".
 _FIELD_NAME_RE = re.compile(r"[!-9;-~]+")
 
-# Fields the Control value carries itself (or the writer computes): refused in ``fields``.
-_OWN_FIELDS = ("Package", "Version", "Architecture", "Maintainer", "Installed-Size",
-               "Description")
+#: Fields the Control value carries itself (or the writer computes): refused in ``fields``.
+OWN_FIELDS = ("Package", "Version", "Architecture", "Maintainer", "Installed-Size",
+              "Description")
+
+
+def is_field_name(name: str) -> bool:
+    """Whether ``name`` may name a deb822 field (printable ASCII but ":" and space, not
+    starting with "#" or "-")."""
+    return isinstance(name, str) and _FIELD_NAME_RE.fullmatch(name) is not None \
+        and name[0] not in "#-"
+
+
+def is_revision(revision: str) -> bool:
+    """Whether ``revision`` is a valid Debian revision (deb-version(7): A-Za-z0-9 + . ~)."""
+    return isinstance(revision, str) and _REVISION_RE.fullmatch(revision) is not None
 
 
 def is_package_name(name: str) -> bool:
@@ -145,7 +160,7 @@ def deb_filename(control: Control) -> str:
 
 
 def installed_size(entries: Iterable[Entry]) -> int:
-    """Installed-Size in KiB, as dpkg-gencontrol computes it (reference §2.6).
+    """Installed-Size in KiB, as dpkg-gencontrol computes it (docs/deb-format.md, "Installed-Size").
 
     ceil(size/1024) per regular file and symlink (a symlink's size is its target's
     length), 1 per directory, plus 1 for the root directory, which ``entries`` (paths
@@ -213,7 +228,7 @@ def render_control(control: Control, installed_size: int) -> bytes:
     """The control file as bytes, fields in the conventional order, every line newline-terminated.
 
     Order: Package, Source (if given), Version, Architecture, Maintainer, Installed-Size,
-    the other fields as given, Description (reference §3.1).
+    the other fields as given, Description (docs/deb-format.md, "The control file").
     """
     validate_package_name(control.package)
     validate_version(control.version)
@@ -225,13 +240,13 @@ def render_control(control: Control, installed_size: int) -> bytes:
 
     seen: dict[str, str] = {}
     for name, _value in control.fields:
-        if not isinstance(name, str) or not _FIELD_NAME_RE.fullmatch(name) or name[0] in "#-":
+        if not is_field_name(name):
             raise ArchiveError(
                 f"invalid field name {name!r}: use printable ASCII without ':' or spaces, "
                 "not starting with '#' or '-'"
             )
         key = name.lower()
-        if key in (own.lower() for own in _OWN_FIELDS):
+        if key in (own.lower() for own in OWN_FIELDS):
             raise ArchiveError(
                 f"field {name!r} cannot be given in fields: it comes from the Control value "
                 "itself (or is computed)"

@@ -1,8 +1,8 @@
 """normalise(): the one place entries are checked, completed with parents, given modes and sorted.
 
 dpkg creates no missing parent directory and needs each directory before its content
-(reference §1.6, §2.1), so every ancestor gets an entry and the list is sorted by path
-components, bytewise.  Modes are reduced to what Debian ships (§2.2): directories 0755,
+(docs/deb-format.md, "Tar members"), so every ancestor gets an entry and the list is sorted by path
+components, bytewise.  Modes are reduced to what Debian ships ("Modes and owners"): dirs 0755,
 files 0644 or 0755.  Nothing downstream re-checks or re-sorts.
 """
 

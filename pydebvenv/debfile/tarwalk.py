@@ -148,7 +148,7 @@ def read_data_tar(tar: tarfile.TarFile) -> list[DebFileEntry]:
     entries: list[DebFileEntry] = []
     while (info := _next(tar)) is not None:
         if info.pax_headers:
-            # dpkg's own tar parser (lib/dpkg/tarfn.c) refuses them: reference §1.6.
+            # dpkg's own tar parser (lib/dpkg/tarfn.c) refuses them: docs/deb-format.md.
             raise InspectError(f"{where} member {info.name!r} uses a PAX extended header, "
                                "which dpkg -i refuses ('unsupported PAX tar header type'); "
                                "write GNU tar")

@@ -31,7 +31,7 @@ def golden() -> Callable[[str, str], None]:
 
 @pytest.fixture
 def dpkg_root(tmp_path: Path) -> Path:
-    """An empty dpkg database under tmp_path/root (reference §1.7)."""
+    """An empty dpkg database under tmp_path/root (docs/deb-format.md, "Testing with dpkg --root")."""
     root = tmp_path / "root"
     for sub in ("info", "updates", "triggers"):
         (root / "var/lib/dpkg" / sub).mkdir(parents=True)

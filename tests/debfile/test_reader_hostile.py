@@ -388,7 +388,7 @@ def _cases() -> dict[str, bytes]:
 @pytest.mark.dpkg
 @pytest.mark.parametrize("case", list(_cases()))
 def test_dpkg_deb_refuses_what_we_refuse(tmp_path: Path, case: str) -> None:
-    """Keeps the verifier honest: these are defects for dpkg-deb too (reference §1.6)."""
+    """Keeps the verifier honest: these are defects for dpkg-deb too (docs/deb-format.md, "What dpkg accepts")."""
     data = _cases()[case]
     refuse(tmp_path, data)
     result = subprocess.run(["dpkg-deb", "--contents", str(tmp_path / "bad.deb")],

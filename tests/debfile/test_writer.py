@@ -50,7 +50,7 @@ def test_ar_container_bytes(tmp_path: Path) -> None:
     members = _ar_members(deb.read_bytes())
     assert [h[:16].rstrip() for h, _ in members] == [
         b"debian-binary", b"control.tar.xz", b"data.tar.xz"]
-    # byte for byte what dpkg-deb 1.21.23 writes (reference §1.1)
+    # byte for byte what dpkg-deb 1.21.23 writes (docs/deb-format.md, "The ar container")
     assert members[0][0] == b"debian-binary   1700000000  0     0     100644  4         `\n"
     assert members[0][1] == b"2.0\n"
     for header, content in members:

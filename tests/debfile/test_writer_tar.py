@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from pydebvenv.debfile import writer
 from pydebvenv.debfile.compress import Chunk, Compressor, get_compressor
 from pydebvenv.debfile.entry import Entry
+from pydebvenv.debfile.pipeline import Pipeline
+from pydebvenv.debfile.tarstream import TarStream
 from pydebvenv.errors import ArchiveError
 
 MTIME = 1700000000
@@ -47,8 +49,8 @@ def _tobuf(name: str, kind: str, mode: int, size: int, link: str | None) -> byte
 
 def _headers(members: list[tuple[str, str, int, int, str | None]]) -> bytes:
     out = _Collect()
-    pipe = writer._Pipeline(out)
-    tar = writer._TarStream(pipe, MTIME)
+    pipe = Pipeline(out)
+    tar = TarStream(pipe, MTIME)
     for member in members:
         tar.header(*member)
     tar.close()

@@ -46,7 +46,7 @@ class Release:
 
 RELEASES: dict[str, Release] = {
     # minbase has dpkg, bash, coreutils, findutils; python3.X brings the interpreter the venv
-    # links to. python3-minimal is not pulled in by python3.X (reference §6), and is not needed.
+    # links to. python3-minimal is not pulled in by python3.X (docs/targets.md), and is not needed.
     "debian-11": Release("debian-11", "bullseye", "python3.9"),
     "debian-12": Release("debian-12", "bookworm", "python3.11"),
     "debian-13": Release("debian-13", "trixie", "python3.13"),

@@ -53,7 +53,7 @@ def manylinux_platforms(glibc: tuple[int, int], machine: str) -> list[str]:
     """Every manylinux platform tag the target accepts, best first (PEP 600).
 
     pip expands only the legacy aliases, so each `manylinux_2_X` is passed on its own
-    (deb-venv-reference §9.3).  aarch64 has no manylinux before 2_17 (manylinux2014).
+    (docs/wheels.md, "What pip download does not adapt").  aarch64 has no manylinux before 2_17 (manylinux2014).
     """
     floor = 5 if machine in ("x86_64", "i686") else 17
     tags = [f"manylinux_2_{minor}_{machine}" for minor in range(glibc[1], floor - 1, -1)]

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import tomlkit
 
-from pydebvenv.config import read_pyproject
-from pydebvenv.debfile.control import render_control
-from pydebvenv.debmeta import control_for
+from pydebvenv.debfile.control import is_package_name, render_control
+from pydebvenv.debian.fields import control_for
 from pydebvenv.errors import ConfigError, PydebvenvError
-from pydebvenv.metadata import find_maintainer
-from pydebvenv.project import Project, project_from_data
+from pydebvenv.project.config import Config, options_from_data, read_pyproject
+from pydebvenv.project.metadata import find_maintainer
+from pydebvenv.project.model import Project, project_from_config
+from pydebvenv.project.versions import debian_package_name
 from pydebvenv.target import get_target
-from pydebvenv.versions import debian_package_name, is_valid_package_name
 
 __all__ = ["init", "plan_init", "preview_control", "render_table", "write_pyproject"]
 
@@ -101,7 +101,7 @@ def plan_init(
 
 def _package_name(project: Mapping[str, object], given: str | None, ask: Ask | None) -> str:
     if given is not None:
-        if not is_valid_package_name(given):
+        if not is_package_name(given):
             raise ConfigError(f"--name {given!r} is not a valid Debian package name: use two "
                               "or more of a-z 0-9 + - . starting with a letter or digit")
         return given
@@ -113,7 +113,7 @@ def _package_name(project: Mapping[str, object], given: str | None, ask: Ask | N
             raise ConfigError(f"{exc}: pass --name NAME") from None
     while True:
         answer = ask("Debian package name (a-z 0-9 + - .): ").strip()
-        if is_valid_package_name(answer):
+        if is_package_name(answer):
             return answer
 
 
@@ -218,7 +218,8 @@ def preview_control(project_dir: Path, data: Mapping[str, object]) -> str:
         meta = email.message.Message()
         meta["Name"] = str(project_table.get("name", ""))
         meta["Version"] = "0"
-    project = project_from_data(root, data, wheel_metadata=meta)
+    options, origins = options_from_data(root, data)
+    project = project_from_config(Config(root, data, options, origins), wheel_metadata=meta)
     arch, depends = _target_facts(project)
     control = control_for(project, arch, ", ".join(depends))
     text = render_control(control, 0).decode("utf-8")

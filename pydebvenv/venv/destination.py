@@ -3,7 +3,7 @@
 pypa/installer decides what goes where; this destination turns each file it is given into
 an :class:`Entry` (path under the venv, mode, lazy opener) instead of writing it, generates
 entry point scripts and rewrites ``#!python`` shebangs for the final interpreter, and
-records RECORD (reference §7.3, §8).
+records RECORD (docs/venv.md, docs/wheels.md).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from installer.utils import Scheme, construct_record_file
 
 from pydebvenv.debfile.entry import Entry, file_entry
 from pydebvenv.errors import WheelError
-from pydebvenv.wheelzip import (
+from pydebvenv.venv.wheelzip import (
     LazyZip,
     Member,
     Sniff,
@@ -39,9 +39,9 @@ __all__ = ["EntryDestination", "shebang"]
 
 # The kernel reads at most 127 bytes of a "#!" line on older kernels (BINPRM_BUF_SIZE 128,
 # 256 since Linux 5.1); distlib and pypa/installer use the /bin/sh trick beyond that
-# (reference §8 step 7).
+# (docs/wheels.md, "Installing a wheel").
 _SHEBANG_LIMIT = 127
-# Shared objects must not be executable: lintian shared-library-is-executable (§11, §2.2).
+# Shared objects must not be executable: lintian shared-library-is-executable (docs/lintian.md).
 _SHARED_LIBRARY_RE = re.compile(r"\.so(\.[0-9]+)*$")
 
 
@@ -49,7 +49,7 @@ def shebang(interpreter: str) -> bytes:
     """The first line(s) of a script run by ``interpreter`` (a POSIX path on the target).
 
     Same rule as pypa/installer's ``Script`` and distlib: a plain ``#!`` line when it fits in
-    127 bytes and holds no space, else the ``/bin/sh`` exec trick (reference §8 step 7).  A
+    127 bytes and holds no space, else the ``/bin/sh`` exec trick (docs/wheels.md).  A
     test checks that this equals what installer generates for entry point scripts.
     """
     exe = interpreter.encode()
@@ -161,7 +161,7 @@ class EntryDestination(WheelDestination):
 def _mode(scheme: Scheme, path: str, member: Member) -> int:
     """The mode of a wheel member in the package: never the host's, only the wheel's x bit."""
     if scheme == "scripts":
-        return 0o755  # a zip built on Windows may lack +x (reference §8 step 5)
+        return 0o755  # a zip built on Windows may lack +x (docs/wheels.md)
     if _SHARED_LIBRARY_RE.search(posixpath.basename(path)):
         return 0o644
     return 0o755 if member.executable else 0o644

@@ -1,7 +1,6 @@
 """The venv as Entries: skeleton (pyvenv.cfg, bin/python*, lib64, activate) plus every wheel.
 
-The skeleton is what CPython's ``python3 -m venv`` makes on the target (reference §7.1,
-§7.2), written for the venv's final path so nothing is relocated afterwards, and decided
+The skeleton is what CPython's ``python3 -m venv`` makes on the target (docs/venv.md), written for the venv's final path so nothing is relocated afterwards, and decided
 from the Target alone (never the build host's Python, CPU or filesystem).
 """
 
@@ -15,11 +14,10 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from pydebvenv.activate import activate_entries
+from pydebvenv.venv.activate import activate_entries
 from pydebvenv.debfile.entry import Entry, dir_entry, file_entry, symlink_entry
-from pydebvenv.debmeta import soname_package
 from pydebvenv.errors import ConfigError, WheelError
-from pydebvenv.install import install_wheel
+from pydebvenv.venv.install import install_wheel
 
 if TYPE_CHECKING:
     from pydebvenv.target import Target
@@ -38,10 +36,9 @@ __all__ = [
 class VenvLayout:
     """The venv's entries and what the package metadata needs to know about them."""
 
-    entries: tuple[Entry, ...]  # sorted by path
+    entries: tuple[Entry, ...]
     scripts: dict[str, tuple[str, ...]]  # canonical dist name -> console/gui script names
     has_binary: bool  # any ELF member
-    elf_machines: frozenset[str]  # elf.ELF_MACHINES names (compare Target.arch.elf_machine)
     platform_tags: frozenset[str]  # platform tags of the non-pure wheels installed
     needed: frozenset[str] = frozenset()  # DT_NEEDED sonames of every ELF file in the venv
     shipped: frozenset[str] = frozenset()  # file names / DT_SONAMEs of the venv's ELF files
@@ -50,11 +47,6 @@ class VenvLayout:
     def system_sonames(self) -> frozenset[str]:
         """The libraries the venv's ELF files need that the venv does not bring itself."""
         return self.needed - self.shipped
-
-    @property
-    def unknown_sonames(self) -> frozenset[str]:
-        """Needed system libraries with no known Debian package: not in Depends, report them."""
-        return frozenset(s for s in self.system_sonames if soname_package(s) is None)
 
 
 def check_venv_path(venv: str) -> str:
@@ -74,7 +66,7 @@ def check_venv_path(venv: str) -> str:
 
 
 def pyvenv_cfg(target: Target, *, prompt: str | None = None) -> str:
-    """pyvenv.cfg as CPython's venv writes it on the target (PEP 405; reference §7.2).
+    """pyvenv.cfg as CPython's venv writes it on the target (PEP 405; docs/venv.md).
 
     No ``command`` line: it would name the build host, and it is informational only.
     """
@@ -108,7 +100,7 @@ def skeleton_entries(venv: str, target: Target, *, prompt: str | None = None) ->
         file_entry(f"{root}/pyvenv.cfg", pyvenv_cfg(target, prompt=prompt).encode(), source=src),
         # Relative, so the link stays inside the package's tree (lintian
         # absolute-symlink-in-top-level-folder); versioned, so a new python3 default
-        # cannot silently swap the interpreter under the venv (reference §7.4).
+        # cannot silently swap the interpreter under the venv (docs/targets.md).
         symlink_entry(f"{root}/bin/{versioned}",
                       posixpath.relpath(target.interpreter, bin_dir), source=src),
         symlink_entry(f"{root}/bin/python", versioned, source=src),
@@ -160,7 +152,7 @@ def venv_entries(
     entries = list(skeleton_entries(venv, target, prompt=prompt))
     owner = {e.path: e.source for e in entries}
     scripts: dict[str, tuple[str, ...]] = {}
-    machines: set[str] = set()
+    has_binary = False
     platforms: set[str] = set()
     needed: set[str] = set()
     shipped: set[str] = set()
@@ -182,15 +174,14 @@ def venv_entries(
             owner[entry.path] = entry.source
         entries.extend(installed.entries)
         scripts[installed.name] = installed.scripts
-        machines |= installed.elf_machines
+        has_binary = has_binary or installed.has_binary
         platforms |= installed.platform_tags
         needed |= installed.needed
         shipped |= installed.shipped
     return VenvLayout(
-        entries=tuple(sorted(entries, key=lambda e: e.path)),
+        entries=tuple(entries),  # in install order: debfile's normalise() sorts
         scripts=dict(sorted(scripts.items())),
-        has_binary=bool(machines),
-        elf_machines=frozenset(machines),
+        has_binary=has_binary,
         platform_tags=frozenset(platforms),
         needed=frozenset(needed),
         shipped=frozenset(shipped),

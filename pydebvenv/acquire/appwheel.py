@@ -18,8 +18,8 @@ from pathlib import Path
 
 from packaging.utils import parse_wheel_filename
 
-from .errors import BuildError
-from .target import ARCHS, HostFacts, Target
+from pydebvenv.errors import BuildError
+from pydebvenv.target import HostFacts, Target, host_runs
 
 __all__ = [
     "AppWheel",
@@ -87,10 +87,9 @@ def check_app_wheel_fits(wheel: AppWheel, target: Target, host: HostFacts) -> No
     if wheel.pure:
         return
     _, _, _, tags = parse_wheel_filename(wheel.path.name)
-    host_arch = next((a for a in ARCHS.values() if a.machine == host.machine), None)
     interpreter = "cp{}{}".format(*target.python_version)
     same_python = any(t.interpreter == interpreter for t in tags)
-    if host.release != target.release.name or host_arch != target.arch or not same_python:
+    if not host_runs(target, host) or not same_python:
         raise BuildError(
             f"{wheel.path.name} contains compiled code built for this host "
             f"({host.release or 'unknown release'}, {host.machine}), so it cannot run on "

@@ -16,14 +16,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
+from pydebvenv.debfile.compress import COMPRESSIONS
+from pydebvenv.debfile.control import OWN_FIELDS, is_field_name, is_package_name
 from pydebvenv.errors import ConfigError
-from pydebvenv.keys import KEYS, Key
-from pydebvenv.versions import is_valid_package_name
+from pydebvenv.project.keys import KEYS, Key
 
 __all__ = [
+    "Config",
     "FileSpec",
     "Options",
-    "load_options",
+    "load_config",
     "options_from_data",
     "read_pyproject",
     "toml_table",
@@ -33,10 +35,6 @@ _BY_TOML = {key.toml: key for key in KEYS}
 _BY_ATTR = {key.attr: key for key in KEYS}
 
 _SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
-# Fields the Control value computes itself: refused in `fields` (deb-control(5)).
-_OWN_FIELDS = {"package", "version", "architecture", "maintainer", "installed-size",
-               "description"}
-_FIELD_NAME_RE = re.compile(r"[!-9;-~]+")  # deb822: printable ASCII except ":" and space
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +88,9 @@ class Options:
     include_pip: bool = False
 
     @property
-    def maintainer_scripts(self) -> dict[str, str | None]:
-        """The user's snippets by script name: preinst, postinst, prerm, postrm."""
-        return {name: getattr(self, name) for name in _SCRIPTS}
+    def snippets(self) -> dict[str, str]:
+        """The user's maintainer-script snippets that are set, by script name."""
+        return {name: text for name in _SCRIPTS if (text := getattr(self, name))}
 
 
 def read_pyproject(project_dir: Path) -> dict[str, object]:
@@ -120,16 +118,33 @@ def toml_table(data: Mapping[str, object], name: str, path: Path,
     return value
 
 
-def load_options(project_dir: Path, overrides: Mapping[str, object] = {}) -> Options:
-    """[tool.pydebvenv] of ``project_dir``/pyproject.toml with ``overrides`` on top.
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A project directory read once: its parsed pyproject.toml and the options after precedence."""
 
-    Only that table is read, so ``fetch`` works before [project] is complete; without a
-    pyproject.toml the options are the defaults with ``overrides`` on top (a bare
-    requirements.txt can be fetched).
+    root: Path  # absolute
+    data: Mapping[str, object]  # the parsed pyproject.toml ({} when there is none)
+    options: Options
+    #: where each explicitly set option came from: "override" or "config"
+    origins: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def pyproject(self) -> Path:
+        return self.root / "pyproject.toml"
+
+
+def load_config(project_dir: Path | str, overrides: Mapping[str, object] = {}, *,
+                required: bool = True) -> Config:
+    """Read ``project_dir``/pyproject.toml once and apply ``overrides`` to [tool.pydebvenv].
+
+    Only [tool.pydebvenv] is checked here, so ``fetch`` works before [project] is complete.
+    With ``required=False`` a directory without pyproject.toml gives the defaults with
+    ``overrides`` on top (``fetch`` of a bare requirements.txt).
     """
     root = Path(project_dir).absolute()
-    exists = (root / "pyproject.toml").is_file()
-    return options_from_data(root, read_pyproject(root) if exists else {}, overrides)[0]
+    data = read_pyproject(root) if required or (root / "pyproject.toml").exists() else {}
+    options, origins = options_from_data(root, data, overrides)
+    return Config(root, data, options, origins)
 
 
 def options_from_data(
@@ -227,7 +242,7 @@ def _convert(key: Key, value: object, where: str, root: Path, *, override: bool 
 def _check_string(key: Key, value: str, where: str) -> str:
     if "\n" in value and key.toml != "description":
         raise ConfigError(f"{where} must be one line, not {value!r}: remove the line breaks")
-    if key.toml == "name" and not is_valid_package_name(value):
+    if key.toml == "name" and not is_package_name(value):
         raise ConfigError(
             f"{where}: {value!r} is not a valid Debian package name: use two or more of "
             "a-z 0-9 + - . starting with a letter or digit (Debian Policy 5.6.1)"
@@ -246,19 +261,17 @@ def _check_string(key: Key, value: str, where: str) -> str:
                 f"{key.example}"
             )
         return str(path)
-    if key.toml == "compression":
-        accepted = ("zstd", "xz", "gzip", "none")
-        if value not in accepted:
-            raise ConfigError(f"{where}: unknown compression {value!r}: use one of "
-                              f"{', '.join(accepted)}")
+    if key.toml == "compression" and value not in COMPRESSIONS:
+        raise ConfigError(f"{where}: unknown compression {value!r}: use one of "
+                          f"{', '.join(COMPRESSIONS)}")
     return value
 
 
 def _check_field(name: str, value: str, where: str) -> tuple[str, str]:
-    if not _FIELD_NAME_RE.fullmatch(name) or name[0] in "#-":
+    if not is_field_name(name):
         raise ConfigError(f"{where}: invalid control field name {name!r}: use letters, "
                           "digits and '-', such as 'X-Team'")
-    if name.lower() in _OWN_FIELDS:
+    if name.lower() in (own.lower() for own in OWN_FIELDS):
         raise ConfigError(f"{where}: the {name!r} field is computed by pydebvenv: set it "
                           "through its own key instead (name, maintainer, summary, ...)")
     relation = name.lower().replace("-", "_")

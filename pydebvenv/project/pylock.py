@@ -15,9 +15,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from .errors import ConfigError, FetchError
-from .requirements import RequirementSpec
-from .target import Target
+from pydebvenv.errors import ConfigError, FetchError
+from pydebvenv.project.requirements import RequirementSpec
+from pydebvenv.target import Target
 
 __all__ = ["is_pylock", "pylock_requirements", "specs_from_pylock"]
 

@@ -1,34 +1,26 @@
-"""Control metadata derived from the venv, and the files Debian Policy wants beside it.
+"""The control fields: those derived from the venv (Depends, Architecture) and the project's.
 
 Depends on the target's exact interpreter package, libc6 from the manylinux tags of the
 bundled wheels, the packages of the system libraries the ELF files need (DT_NEEDED) and the
-venv does not ship, Architecture from whether any binary is shipped; the copyright file,
-changelog.Debian.gz and the lintian overrides the layout itself makes necessary.
+venv does not ship; Architecture from whether any binary is shipped (docs/control.md).
 """
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import format_datetime
 
-from .debfile.control import Control
-from .debfile.entry import Entry, file_entry, symlink_entry
-from .project import Project
-from .target import Target
+from pydebvenv.debfile.control import Control
+from pydebvenv.project.model import Project
+from pydebvenv.target import Target
 
 __all__ = [
-    "DocInputs",
     "architecture",
-    "bin_symlinks",
     "control_for",
     "depends",
-    "doc_entries",
     "libc_requirement",
     "soname_package",
+    "unpackaged_sonames",
 ]
 
 _MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_")
@@ -73,12 +65,18 @@ def soname_package(soname: str) -> str | None:
     return _SONAME_PACKAGES.get(soname)
 
 
+def unpackaged_sonames(sonames: Iterable[str]) -> frozenset[str]:
+    """The system libraries among ``sonames`` with no known Debian package: they cannot go
+    into Depends, so the build reports them."""
+    return frozenset(s for s in sonames if soname_package(s) is None)
+
+
 def depends(target: Target, platform_tags: Iterable[str], has_binary: bool,
             extra: Sequence[str] = (), *, sonames: Iterable[str] = ()) -> str:
     """Depends: the versioned interpreter (a dist-upgrade that drops it shows the package broken
     instead of silently breaking it), libc6 when compiled code is shipped, the packages of the
     system libraries ``sonames`` (DT_NEEDED names the venv does not ship; unknown ones are
-    left out, see layout.VenvLayout.unknown_sonames), then the user's."""
+    left out, see unpackaged_sonames), then the user's."""
     relations = [target.interpreter_package]
     glibc = libc_requirement(platform_tags)
     if has_binary:
@@ -127,108 +125,3 @@ def control_for(project: Project, arch: str, depends: str) -> Control:
     return Control(package=project.package, version=project.version, architecture=arch,
                    maintainer=project.maintainer, description=description,
                    fields=tuple(fields))
-
-
-def bin_symlinks(venv: str, commands: Iterable[str]) -> list[Entry]:
-    """/usr/bin/<cmd> -> the venv's script; relative within /usr (Policy 10.5)."""
-    venv_rel = venv.strip("/")
-    parts = venv_rel.split("/")
-    entries = []
-    for cmd in sorted(set(commands)):
-        if parts[0] == "usr":
-            link = "../" + "/".join(parts[1:]) + f"/bin/{cmd}"
-        else:
-            link = f"/{venv_rel}/bin/{cmd}"
-        entries.append(symlink_entry(f"usr/bin/{cmd}", link, source=f"exposed script {cmd!r}"))
-    return entries
-
-
-@dataclass(frozen=True, slots=True)
-class DocInputs:
-    package: str
-    version: str
-    dist_name: str
-    maintainer: str
-    upstream_contact: str
-    homepage: str | None
-    license_expression: str | None
-    license_text: str | None
-    target_name: str
-    bundled: Sequence[tuple[str, str]]  # (distribution, version) of every wheel in the venv
-    tool_version: str
-
-
-def doc_entries(doc: DocInputs, venv: str, source_date_epoch: int, *,
-                has_binary: bool) -> list[Entry]:
-    """copyright (DEP-5), changelog.Debian.gz and the lintian overrides file."""
-    base = f"usr/share/doc/{doc.package}"
-    return [
-        file_entry(f"{base}/copyright", _copyright(doc).encode(), source="generated copyright"),
-        file_entry(f"{base}/changelog.Debian.gz", _changelog(doc, source_date_epoch),
-                   source="generated changelog"),
-        file_entry(f"usr/share/lintian/overrides/{doc.package}",
-                   _overrides(doc.package, venv, has_binary).encode(),
-                   source="generated lintian overrides"),
-    ]
-
-
-def _copyright(doc: DocInputs) -> str:
-    # https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
-    license_name = doc.license_expression or ("custom" if doc.license_text else "unknown")
-    lines = [
-        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/",
-        f"Upstream-Name: {doc.dist_name}",
-        f"Upstream-Contact: {doc.upstream_contact}",
-    ]
-    if doc.homepage:
-        lines.append(f"Source: {doc.homepage}")
-    lines += [
-        "Comment: The virtualenv under /usr/share/python also holds these distributions,",
-        " each under its own license (see its *.dist-info directory):",
-    ]
-    lines += [f"  {name} {version}" for name, version in doc.bundled] or ["  (none)"]
-    lines += ["", "Files: *", f"Copyright: {doc.upstream_contact}", f"License: {license_name}"]
-    text = doc.license_text or (
-        f"The project declares the license {license_name}." if doc.license_expression
-        else "The project declares no license; ask its authors.")
-    lines += _fold(text)
-    return "\n".join(lines) + "\n"
-
-
-def _fold(text: str) -> list[str]:
-    out = []
-    for line in text.strip("\n").splitlines():
-        out.append(" " + line.rstrip() if line.strip() else " .")
-    return out
-
-
-def _changelog(doc: DocInputs, source_date_epoch: int) -> bytes:
-    date = format_datetime(datetime.fromtimestamp(source_date_epoch, UTC))
-    date = date.replace("-0000", "+0000")  # Policy 4.4 wants a numeric zone
-    text = (
-        f"{doc.package} ({doc.version}) unstable; urgency=medium\n\n"
-        f"  * Built by pydebvenv {doc.tool_version} for {doc.target_name}.\n\n"
-        f" -- {doc.maintainer}  {date}\n"
-    )
-    # gzip -9n: no name, the mtime field fixed, so the bytes depend on the text only
-    return gzip.compress(text.encode(), compresslevel=9, mtime=0)
-
-
-def _overrides(package: str, venv: str, has_binary: bool) -> str:
-    # Tags the layout itself causes (reference §11): compiled wheels live under
-    # /usr/share/python, bundle their own libraries and are shipped unstripped.
-    # Only the tags that can fire are listed: lintian reports unused overrides.
-    v = venv.strip("/")
-    common = f"{package}: unusual-interpreter /{v}/bin/python *\n"
-    if not has_binary:
-        return common
-    return common + "".join(
-        f"{package}: {tag} [{v}/*]\n"
-        for tag in (
-            "arch-dependent-file-in-usr-share",
-            "embedded-library *",
-            "unstripped-binary-or-object",
-            "hardening-no-fortify-functions",
-            "hardening-no-bindnow",
-        )
-    )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-from .errors import FetchError
+from pydebvenv.errors import FetchError
 
 __all__ = ["error_line", "missing_requirement", "raise_for", "refused", "unreachable"]
 

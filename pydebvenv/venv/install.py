@@ -5,7 +5,7 @@ the "Binary distribution format" spec: root scheme, ``.data/<key>/`` spreading, 
 scripts, RECORD rewriting).  Here it is composed: the wheel's members are checked first
 (wheelzip), the destination collects :class:`Entry` values instead of writing files
 (destination), so the venv is laid out at ``/usr/share/python/<name>`` directly and nothing
-needs relocating (reference §7.3, §8).
+needs relocating (docs/venv.md, docs/wheels.md).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from pydebvenv.debfile.entry import Entry
-from pydebvenv.destination import EntryDestination
+from pydebvenv.venv.destination import EntryDestination
 from pydebvenv.errors import WheelError
-from pydebvenv.wheelzip import WheelSource, read_dist_info, verify_members
+from pydebvenv.venv.wheelzip import WheelSource, read_dist_info, verify_members
 
 if TYPE_CHECKING:
     from pydebvenv.target import Target
@@ -68,7 +68,7 @@ def scheme_paths(venv: str, target: Target, dist: str) -> dict[str, str]:
     """The install scheme of a venv at ``venv`` (absolute POSIX) for the target's Python.
 
     purelib/platlib are the sysconfig ``venv`` scheme's site-packages; headers follow pip's
-    venv rule ``include/site/pythonX.Y/<dist>``; data is the venv root (reference §8 step 4).
+    venv rule ``include/site/pythonX.Y/<dist>``; data is the venv root (docs/wheels.md).
     """
     site = posixpath.join(venv, target.site_packages)
     return {
@@ -151,7 +151,7 @@ def install_wheel(
         name=canonicalize_name(parsed[0]),
         version=str(parsed[1]),
         wheel=label,
-        entries=tuple(sorted(destination.entries.values(), key=lambda e: e.path)),
+        entries=tuple(destination.entries.values()),
         scripts=tuple(sorted(destination.scripts)),
         elf_machines=elf,
         tags=frozenset(parsed[3]),

@@ -7,7 +7,6 @@ choice gives the same bytes.  It never holds credentials: ``index`` is a URL wit
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -17,18 +16,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from .errors import ConfigError
+from pydebvenv.errors import ConfigError
+from pydebvenv.redact import redact
 
 __all__ = [
     "LOCK_VERSION",
     "Lock",
     "LockedWheel",
     "lock_text",
-    "missing_files",
     "read_lock",
-    "strip_credentials",
     "write_lock",
 ]
 
@@ -58,17 +55,6 @@ class Lock:
     build_requires: tuple[LockedWheel, ...] = ()
 
 
-def strip_credentials(url: str) -> str:
-    """``url`` without ``user:password@`` in its network location (other URLs unchanged)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
 def _toml_string(value: str) -> str:
     # JSON string escapes are a subset of TOML basic-string escapes (TOML 1.0 "String")
     return json.dumps(value, ensure_ascii=False)
@@ -84,7 +70,7 @@ def _table(header: str, wheels: Iterable[LockedWheel]) -> list[str]:
             f"version = {_toml_string(w.version)}",
             f"filename = {_toml_string(w.filename)}",
             f"sha256 = {_toml_string(w.sha256)}",
-            f"index = {_toml_string(strip_credentials(w.index))}",
+            f"index = {_toml_string(redact(w.index))}",
         ]
     return lines
 
@@ -154,23 +140,3 @@ def read_lock(path: Path | str) -> Lock:
     if not isinstance(target, str):
         raise ConfigError(f"lock file {str(path)!r} names no target; run `pydebvenv fetch` again")
     return Lock(target, _wheels(path, data, "wheel"), _wheels(path, data, "build-requires"))
-
-
-def missing_files(lock: Lock, cache: Path | str, *, build_requires: bool = False
-                  ) -> tuple[LockedWheel, ...]:
-    """The locked files that are absent from ``cache`` or whose sha256 differs, all at once.
-
-    ``build --offline`` names every one of them in its error instead of the first.
-    """
-    cache = Path(cache)
-    missing = []
-    for wheel in (*lock.wheels, *(lock.build_requires if build_requires else ())):
-        path = cache / wheel.filename
-        try:
-            with path.open("rb") as f:
-                ok = hashlib.file_digest(f, "sha256").hexdigest() == wheel.sha256
-        except OSError:
-            ok = False
-        if not ok:
-            missing.append(wheel)
-    return tuple(missing)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from .errors import ConfigError
+from pydebvenv.errors import ConfigError
 
 __all__ = [
     "RequirementSpec",

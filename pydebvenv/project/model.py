@@ -1,22 +1,21 @@
-"""pyproject.toml's [project] (PEP 621) and [tool.pydebvenv], plus overrides -> a Project value.
+"""The Project value: what the package says about the application, with Debian names.
 
 Precedence, highest first: overrides (CLI flags or API keyword arguments, Python names
 such as ``pre_depends``), the ``[tool.pydebvenv]`` table (TOML names such as
-``pre-depends``; ``config.py`` checks both), then ``[project]`` (or the built wheel's
-METADATA, which the build backend produced from it; ``metadata.py`` reads those).
+``pre-depends``; config.py checks both, once), then ``[project]`` (or the built wheel's
+METADATA, which the build backend produced from it; metadata.py reads those).
 """
 
 from __future__ import annotations
 
 import email.message
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from pydebvenv.config import Options, options_from_data, read_pyproject, toml_table
 from pydebvenv.errors import ConfigError
-from pydebvenv.metadata import (
+from pydebvenv.project.config import Config, Options, toml_table
+from pydebvenv.project.metadata import (
     find_dependencies,
     find_description,
     find_homepage,
@@ -26,18 +25,10 @@ from pydebvenv.metadata import (
     find_summary,
     find_version,
 )
-from pydebvenv.versions import debian_package_name, debian_version
+from pydebvenv.project.versions import debian_package_name, debian_version
 
-__all__ = [
-    "Project",
-    "RequirementKind",
-    "load_project",
-    "project_from_data",
-    "requirement_sources",
-]
+__all__ = ["Project", "project_from_config"]
 
-RequirementKind = Literal["override", "config", "requirements.txt", "pylock.toml",
-                          "dependencies"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,43 +52,25 @@ class Project:
     dependencies: tuple[str, ...]
     optional_dependencies: Mapping[str, tuple[str, ...]]
     options: Options
-    #: where each explicitly set option came from: "override" or "config"
-    origins: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def venv(self) -> str:
         """The venv's absolute POSIX path on the target: ``<prefix>/<package>``."""
-        return f"{self.options.prefix}/{self.package}"
+        return f"{self.options.prefix.rstrip('/')}/{self.package}"
 
 
-def load_project(
-    project_dir: Path,
-    overrides: Mapping[str, object] = {},  # read only, never mutated
-    *,
-    wheel_metadata: email.message.Message | None = None,
+def project_from_config(
+    config: Config, *, wheel_metadata: email.message.Message | None = None
 ) -> Project:
-    """Read ``project_dir``/pyproject.toml, apply ``overrides`` and return the Project."""
-    root = Path(project_dir).absolute()
-    return project_from_data(root, read_pyproject(root), overrides,
-                             wheel_metadata=wheel_metadata)
-
-
-def project_from_data(
-    root: Path,
-    data: Mapping[str, object],
-    overrides: Mapping[str, object] = {},  # read only, never mutated
-    *,
-    wheel_metadata: email.message.Message | None = None,
-) -> Project:
-    """``load_project`` on an already parsed pyproject.toml (``init`` previews with it)."""
-    pyproject = root / "pyproject.toml"
-    table = toml_table(data, "project", pyproject)
+    """The Project of a read configuration; ``wheel_metadata`` is the built wheel's METADATA,
+    the only source of a dynamic version."""
+    root, pyproject, options = config.root, config.pyproject, config.options
+    table = toml_table(config.data, "project", pyproject)
     if not table and wheel_metadata is None:
         raise ConfigError(
             f"no [project] table in {str(pyproject)!r}: add name, version and description "
             "to [project] (PEP 621)"
         )
-    options, origins = options_from_data(root, data, overrides)
     meta = wheel_metadata
 
     dist_name = find_name(table, meta, pyproject)
@@ -134,24 +107,4 @@ def project_from_data(
         dependencies=dependencies,
         optional_dependencies=optional,
         options=options,
-        origins=origins,
     )
-
-
-def requirement_sources(project: Project) -> tuple[RequirementKind, tuple[Path, ...]]:
-    """Which requirements build the venv, in this order of choice:
-
-    the files passed as overrides (``-r``), else ``requirements`` in [tool.pydebvenv], else
-    ``requirements.txt`` beside pyproject.toml, else ``pylock.toml`` there (PEP 751), else
-    the project's own ``dependencies`` (kind ``"dependencies"``, no paths).
-    """
-    if project.options.requirements is not None:
-        kind: RequirementKind = (
-            "override" if project.origins.get("requirements") == "override" else "config"
-        )
-        return kind, project.options.requirements
-    names: tuple[RequirementKind, ...] = ("requirements.txt", "pylock.toml")
-    for name in names:
-        if (project.root / name).is_file():
-            return name, (project.root / name,)
-    return "dependencies", ()

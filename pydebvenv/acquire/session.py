@@ -18,13 +18,14 @@ from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
-from .errors import FetchError
-from .lock import LockedWheel, strip_credentials
-from .pipdriver import Chosen, PipOutput, progress_args, read_report, run_pip
-from .pipdriver import target_args as pip_target_args
-from .piperrors import raise_for
-from .target import Target
-from .wheels import file_sha256
+from pydebvenv.acquire.pip import Chosen, PipOutput, progress_args, read_report, run_pip
+from pydebvenv.acquire.pip import target_args as pip_target_args
+from pydebvenv.acquire.piperrors import raise_for
+from pydebvenv.errors import FetchError
+from pydebvenv.redact import redact
+from pydebvenv.target import Target
+from pydebvenv.wheels.cache import file_sha256
+from pydebvenv.wheels.lock import LockedWheel
 
 __all__ = ["Session", "place", "resolve", "write_lines"]
 
@@ -72,7 +73,7 @@ class Session:
         urls += list(self.extra_index_urls) + list(self.find_links)
         for var in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
             urls += os.environ.get(var, "").split()
-        return [strip_credentials(u) for u in urls if u]
+        return [redact(u) for u in urls if u]
 
     def index_of(self, url: str) -> str:
         """The configured index a file URL most likely came from (same host, longest prefix)."""

@@ -1,7 +1,7 @@
 """PEP 440 versions -> Debian versions, and Python project names -> Debian package names.
 
 The version mapping preserves order: for any two PEP 440 versions, ``packaging``'s
-comparison and ``dpkg --compare-versions`` on the mapped strings agree (reference §5.1,
+comparison and ``dpkg --compare-versions`` on the mapped strings agree (docs/versions.md,
 checked by a hypothesis test against real dpkg).  Comparison rules: deb-version(7).
 """
 
@@ -11,15 +11,11 @@ import re
 
 from packaging.version import InvalidVersion, Version
 
+from pydebvenv.debfile.control import is_package_name, is_revision
 from pydebvenv.errors import ConfigError
 
-from .debfile.control import is_package_name
+__all__ = ["debian_package_name", "debian_version"]
 
-__all__ = ["debian_package_name", "debian_version", "is_valid_package_name"]
-
-# deb-version(7): the Debian revision may hold only A-Za-z0-9 + . ~
-_REVISION_RE = re.compile(r"[A-Za-z0-9+.~]+")
-# Debian Policy §5.6.1: lowercase letters, digits, + - . ; two or more; starts alphanumeric.
 # PEP 503 normalisation: runs of - _ . become one "-", then lowercase.
 _PEP503_RE = re.compile(r"[-_.]+")
 
@@ -45,7 +41,7 @@ def debian_version(pep440: str, revision: str = "1") -> str:
       ``+text~`` for text, with the text's digits written as the letters A-J.  This keeps
       PEP 440's local order exactly (text below numbers, shorter prefix first, text
       compared character by character) where the plain ``+0local.abc.1`` form misorders
-      segments that mix letters and numbers (reference §5.1's caveat).
+      segments that mix letters and numbers (the caveat in docs/versions.md).
       Example: ``1.0+ubuntu1`` -> ``1+0local+ubuntuB~-1``.
     """
     try:
@@ -54,7 +50,7 @@ def debian_version(pep440: str, revision: str = "1") -> str:
         raise ConfigError(
             f"invalid version {pep440!r}: use a PEP 440 version such as '1.2.3' or '1.0rc1'"
         ) from None
-    if not isinstance(revision, str) or not _REVISION_RE.fullmatch(revision):
+    if not isinstance(revision, str) or not is_revision(revision):
         raise ConfigError(
             f"invalid Debian revision {revision!r}: use letters, digits and + . ~ only, "
             "such as '1' or '2~deb12' (deb-version(7))"
@@ -85,11 +81,6 @@ def _local_segment(segment: str) -> str:
     if segment.isdigit():
         return f".{int(segment)}"
     return "+" + segment.translate(_DIGIT_TO_LETTER) + "~"
-
-
-def is_valid_package_name(name: str) -> bool:
-    """Whether ``name`` is a valid binary package name (Debian Policy §5.6.1)."""
-    return is_package_name(name)
 
 
 def debian_package_name(name: str) -> str:

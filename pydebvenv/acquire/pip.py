@@ -17,30 +17,26 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from .lock import strip_credentials
-from .target import Target
+from pydebvenv.redact import redact
+from pydebvenv.report import Reporter
+from pydebvenv.target import Target
 
 __all__ = [
     "SHIM",
     "Chosen",
     "PipOutput",
-    "Reporter",
     "progress_args",
     "read_report",
-    "redact",
     "run_pip",
     "target_args",
 ]
-
-#: receives pip's output lines (credentials removed) and pydebvenv's own progress lines
-Reporter = Callable[[str], None]
 
 # The bootstrap pip runs under.  The target's environment travels in an environment
 # variable that is removed at once, so processes pip starts (build backends) never see it.
@@ -70,8 +66,6 @@ from pip._internal.cli.main import main
 sys.exit(main())
 """
 
-_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
-
 
 def progress_args() -> list[str]:
     """pip's line-per-chunk progress (``raw``, pip 24.1+): a bar is invisible through a pipe."""
@@ -82,52 +76,32 @@ def progress_args() -> list[str]:
     return ["--progress-bar", "raw"] if (major, minor) >= (24, 1) else []
 
 
-def redact(text: str) -> str:
-    """``text`` with every ``user:password@`` of a URL removed (pip only masks the password)."""
-    return _CREDENTIALS.sub("", text)
-
-
 class PipOutput:
-    """Where pip's lines go: ``reporter`` (a callable), using its ``debug`` and ``progress``
-    methods when it has them (pydebvenv.report.Reporter does)."""
+    """Where pip's lines go: the reporter (headlines as messages, the rest as ``-v`` details,
+    download progress as progress)."""
 
     # pip lines worth showing by default; the rest are details for -v
     _HEADLINES = ("Collecting", "Downloading", "Building", "Processing", "Successfully",
                   "ERROR", "WARNING", "Looking in")
 
     def __init__(self, reporter: Reporter | None) -> None:
-        self.reporter = reporter
+        self.reporter = reporter or Reporter.silent()
         self.label = "download"
-        self.last_tenth = -1
 
     def info(self, line: str) -> None:
-        if self.reporter is not None:
-            self.reporter(line)
+        self.reporter.info(line)
 
     def pip_line(self, line: str) -> None:
-        if self.reporter is None:
-            return
         text = line.strip()
         if text.startswith("Downloading "):
             self.label = text.split()[1]
-        debug = getattr(self.reporter, "debug", None)
-        if debug is not None and not text.startswith(self._HEADLINES):
-            debug(line)
+        if text.startswith(self._HEADLINES):
+            self.reporter.info(line)
         else:
-            self.reporter(line)
+            self.reporter.debug(line)
 
     def progress(self, done: int, total: int) -> None:
-        if self.reporter is None:
-            return
-        progress = getattr(self.reporter, "progress", None)
-        if progress is not None:
-            progress(self.label, done, total)
-            return
-        # a plain callable: one line per tenth of the file, pip writes one per chunk
-        tenth = 10 * done // total if total else 10
-        if tenth != self.last_tenth:
-            self.reporter(f"  {self.label}: {10 * tenth}% of {total:,} bytes")
-        self.last_tenth = tenth
+        self.reporter.progress(self.label, done, total)
 
 
 def _pip_env(marker_env: Mapping[str, str] | None) -> dict[str, str]:
@@ -171,7 +145,8 @@ def target_args(target: Target, extra_platforms: Sequence[str] = ()) -> list[str
     args = ["--only-binary=:all:", "--implementation", "cp", "--python-version", target.pyver]
     for abi in (f"cp{target.python_version[0]}{target.python_version[1]}", "abi3", "none"):
         args += ["--abi", abi]
-    # pip expands only manylinux2014/2010 (reference 9.3): name every tag
+    # pip expands only manylinux2014/2010 (docs/wheels.md, "What pip download does not
+    # adapt"): name every tag
     for platform_tag in (*target.platforms(), *extra_platforms):
         args += ["--platform", platform_tag]
     return args
@@ -202,6 +177,6 @@ def read_report(path: Path) -> list[Chosen]:
         legacy = info.get("archive_info", {}).get("hash", "")
         sha = hashes.get("sha256") or (legacy[7:] if legacy.startswith("sha256=") else None)
         meta = item["metadata"]
-        chosen.append(Chosen(meta["name"], meta["version"], strip_credentials(info["url"]), sha,
+        chosen.append(Chosen(meta["name"], meta["version"], redact(info["url"]), sha,
                              bool(item.get("is_direct"))))
     return sorted(chosen, key=lambda c: canonicalize_name(c.name))

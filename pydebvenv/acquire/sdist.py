@@ -17,11 +17,17 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from .download import Session, resolve
-from .errors import FetchError, TargetError
-from .pipdriver import Chosen, run_pip
-from .piperrors import error_line, missing_requirement, raise_for, refused, unreachable
-from .target import HostFacts, Target, get_target, host_facts
+from pydebvenv.acquire.pip import Chosen, run_pip
+from pydebvenv.acquire.piperrors import (
+    error_line,
+    missing_requirement,
+    raise_for,
+    refused,
+    unreachable,
+)
+from pydebvenv.acquire.session import Session, resolve
+from pydebvenv.errors import FetchError
+from pydebvenv.target import HostFacts, Target, host_facts, host_runs
 
 __all__ = ["build_from_sdist", "resolve_target"]
 
@@ -34,16 +40,6 @@ def _wheel_is_pure(filename: str) -> tuple[bool, frozenset[Tag]]:
     except InvalidWheelFilename as exc:
         raise FetchError(f"the build produced {filename!r}, not a valid wheel name") from exc
     return all(t.abi == "none" and t.platform == "any" for t in tags), tags
-
-
-def _host_is(target: Target, host: HostFacts) -> bool:
-    """Whether the build host runs the target's release on its architecture."""
-    if host.release != target.release.name:
-        return False
-    try:
-        return get_target(host.release, None, host).arch == target.arch
-    except TargetError:
-        return False  # a CPU Debian has no name for cannot be the target
 
 
 def build_from_sdist(session: Session, requirement: str, target: Target,
@@ -84,7 +80,7 @@ def build_from_sdist(session: Session, requirement: str, target: Target,
                          f"wheel of {name!r} for {target.name} instead")
     pure, tags = _wheel_is_pure(wheels[0].name)
     target_tags = set(target.tags())
-    if not pure and not (tags & target_tags) and not _host_is(target, host or host_facts()):
+    if not pure and not (tags & target_tags) and not host_runs(target, host or host_facts()):
         raise FetchError(
             f"{name!r} has no wheel for {target.name} and its sdist compiles code "
             f"({wheels[0].name!r} built here only runs on this host); publish a "

@@ -29,7 +29,7 @@ from installer.exceptions import InstallerError
 from installer.records import Hash, parse_record_file
 from installer.sources import WheelFile
 
-from pydebvenv.elf import ELF_HEAD, ElfDynamic, elf_dynamic, elf_machine
+from pydebvenv.venv.elf import ELF_HEAD, ElfDynamic, elf_dynamic, elf_machine
 from pydebvenv.errors import WheelError
 
 __all__ = [
@@ -76,7 +76,7 @@ class Sniff:
 
 
 def _skipped(name: str) -> bool:
-    # Bytecode is compiled on the target (reference §10.3); installer itself refuses
+    # Bytecode is compiled on the target (docs/bytecode.md); installer itself refuses
     # __pycache__ content as a security risk.
     return "__pycache__" in name.split("/")[:-1] or name.endswith(".pyc")
 

@@ -24,12 +24,13 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from .errors import ResolutionError, WheelError
-from .requirements import RequirementSpec
-from .wheels import CachedWheel, FoundWheel, Selector, file_sha256, find_wheels
+from pydebvenv.errors import ResolutionError, WheelError
+from pydebvenv.project.requirements import RequirementSpec
+from pydebvenv.wheels.cache import CachedWheel, FoundWheel, file_sha256, find_wheels
+from pydebvenv.wheels.select import Selector
 
 if TYPE_CHECKING:
-    from .target import Target
+    from pydebvenv.target import Target
 
 __all__ = ["HashError", "Resolution", "resolve"]
 

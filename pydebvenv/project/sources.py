@@ -1,0 +1,99 @@
+"""Which requirements build the venv: the one order of choice, shared by ``build`` and ``fetch``.
+
+The order, first match wins: the requirements files passed as overrides (``-r``), else
+``requirements`` in [tool.pydebvenv], else ``requirements.txt`` beside pyproject.toml, else
+``pylock.toml`` there (PEP 751), else the application's own dependencies.  A requirements
+file named ``pylock.toml`` or ``pylock.<name>.toml`` is read as a PEP 751 lock wherever it
+was named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydebvenv.errors import ConfigError
+from pydebvenv.project.config import Config
+from pydebvenv.project.pylock import is_pylock
+from pydebvenv.project.requirements import RequirementSpec, parse_requirements_files
+
+__all__ = ["Inputs", "RequirementKind", "RequirementSource", "read_inputs",
+           "requirement_source"]
+
+RequirementKind = Literal["override", "config", "requirements.txt", "pylock.toml",
+                          "dependencies"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementSource:
+    """Where the requirements come from: a kind and the files it names (none for
+    ``dependencies``)."""
+
+    kind: RequirementKind
+    paths: tuple[Path, ...] = ()
+
+    def __str__(self) -> str:
+        if not self.paths:
+            return self.kind
+        return f"{self.kind} ({', '.join(str(p) for p in self.paths)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What to install: requirements (or a PEP 751 lock) and where pip may look for them."""
+
+    requirements: tuple[RequirementSpec, ...] = ()
+    constraints: tuple[RequirementSpec, ...] = ()
+    pylock: Path | None = None  # a pylock.toml: its packages replace ``requirements``
+    extras: tuple[str, ...] = ()  # extras selected from the pylock
+    build_requires: tuple[str, ...] = ()  # PEP 518 [build-system].requires, for the host
+    index_url: str | None = None  # None: pip's configured (or default) index
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+
+
+def requirement_source(config: Config) -> RequirementSource:
+    """The requirements that build the venv, in the order of choice of this module."""
+    given = config.options.requirements
+    if given is not None:
+        kind: RequirementKind = (
+            "override" if config.origins.get("requirements") == "override" else "config")
+        return RequirementSource(kind, tuple(given))
+    names: tuple[RequirementKind, ...] = ("requirements.txt", "pylock.toml")
+    for name in names:
+        if (config.root / name).is_file():
+            return RequirementSource(name, (config.root / name,))
+    return RequirementSource("dependencies")
+
+
+def read_inputs(config: Config, source: RequirementSource,
+                dependencies: Sequence[RequirementSpec] = ()) -> Inputs:
+    """The Inputs of ``source``: its files read, the index options of [tool.pydebvenv] (and
+    the overrides) before those written in the files; ``dependencies`` stand for the
+    application's own requirements when the source is ``dependencies``."""
+    opts = config.options
+    base = Inputs(index_url=opts.index_url, extra_index_urls=tuple(opts.extra_index_urls),
+                  find_links=tuple(opts.find_links))
+    pylocks = [p for p in source.paths if is_pylock(p)]
+    if pylocks:
+        if len(source.paths) > 1:
+            raise ConfigError(f"give one pylock.toml and no other requirements, not "
+                              f"{[str(p) for p in source.paths]!r}")
+        return Inputs(pylock=pylocks[0], extras=tuple(opts.extras),
+                      index_url=base.index_url, extra_index_urls=base.extra_index_urls,
+                      find_links=base.find_links)
+    if not source.paths:
+        return Inputs(requirements=tuple(dependencies), index_url=base.index_url,
+                      extra_index_urls=base.extra_index_urls, find_links=base.find_links)
+    parsed = parse_requirements_files(source.paths)
+    return Inputs(
+        requirements=parsed.requirements, constraints=parsed.constraints,
+        index_url=base.index_url or parsed.index_url,
+        extra_index_urls=tuple(dict.fromkeys((*base.extra_index_urls,
+                                              *parsed.extra_index_urls))),
+        find_links=tuple(dict.fromkeys((*base.find_links, *parsed.find_links))),
+        no_index=parsed.no_index,
+    )
