@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -111,28 +111,42 @@ def test_inspect_missing_file(tmp_path: Path) -> None:
 
 
 def test_keyboard_interrupt_is_130(tmp_path: Path) -> None:
-    # init waits at a prompt on a real terminal; Ctrl-C there must give one line and 130
+    # init waits at a prompt on a real terminal; Ctrl-C there must give one line and 130.
+    # A thread drains the terminal from the start until the child has gone, so no output
+    # is lost however the child and this process are scheduled; SIGINT is sent once the
+    # prompt is out (before or inside input(): main() turns either into exit code 130).
     (tmp_path / "pyproject.toml").write_text(PROJECT)
     master, slave = os.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "pydebvenv", "init", str(tmp_path)],
                             cwd=REPO, stdin=slave, stdout=slave, stderr=slave,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     os.close(slave)
-    out = b""
-    deadline = time.monotonic() + 60
-    while b"[Y/n]" not in out and time.monotonic() < deadline:
-        out += os.read(master, 4096)
-    time.sleep(1)  # let input() start reading, as a person's Ctrl-C would
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 130
-    rest = b""
+    seen = bytearray()
+    prompt = threading.Event()
+
+    def drain() -> None:
+        try:
+            while chunk := os.read(master, 4096):
+                seen.extend(chunk)
+                if b"[Y/n]" in seen:
+                    prompt.set()
+        except OSError:  # EIO: the child closed its side of the terminal
+            pass
+        prompt.set()
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     try:
-        while chunk := os.read(master, 4096):
-            rest += chunk
-    except OSError:
-        pass
-    os.close(master)
-    assert b"pydebvenv: interrupted" in rest and b"Traceback" not in rest
+        assert prompt.wait(timeout=120), bytes(seen)
+        assert b"[Y/n]" in seen, bytes(seen)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130, bytes(seen)
+        reader.join(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+    assert b"pydebvenv: interrupted" in seen and b"Traceback" not in seen, bytes(seen)
 
 
 def test_parser_builds_overrides_from_key_table() -> None:
