@@ -50,6 +50,9 @@ def cache(tmp_path: Path) -> Path:
     make_wheel(cache, "dep-pinned", "3.0")
     make_wheel(cache, "dep-pinned", "4.0")
     make_wheel(cache, "pip", "99.0", files={"pip/__init__.py": ""})
+    # the installer tools are in the cache, as in any real one: they must not reach the venv
+    make_wheel(cache, "setuptools", "80.0", files={"setuptools/__init__.py": ""})
+    make_wheel(cache, "wheel", "0.45.0", files={"wheel/__init__.py": ""})
     make_wheel(cache, "dep-native", "1.0", tag="cp38-abi3-manylinux_2_28_x86_64")
     return cache
 
@@ -92,7 +95,12 @@ def test_defaults_from_project(build: Build) -> None:
     names = _names(deb)
     assert "./usr/bin/keyapp" in names and "./usr/bin/keyapp-extra" in names
     assert "./usr/share/python/keyapp/lib/python3.11/site-packages/dep_one/__init__.py" in names
-    assert not [n for n in names if "/pip/" in n or n.endswith(".pyc")]
+    assert not [n for n in names if n.endswith(".pyc")]
+    # README: no pip, setuptools or wheel unless the application needs them
+    site = "./usr/share/python/keyapp/lib/python3.11/site-packages/"
+    dists = sorted(n[len(site):].split("-")[0] for n in names
+                   if n.startswith(site) and n.endswith(".dist-info") and "/" not in n[len(site):])
+    assert dists == ["dep_one", "keyapp"]
 
 
 # (keyword argument, value, check on the built package)
