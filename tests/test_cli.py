@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -209,3 +210,24 @@ def test_reporter_progress_off_terminal_shows_completion_only() -> None:
     reporter.progress("numpy.whl", 100, 100)
     reporter.debug("detail")
     assert stream.getvalue() == "numpy.whl: 100 / 100\ndetail\n"
+
+
+def test_the_public_face() -> None:
+    """README: build/fetch/inspect (and publish/diff) and every error class named there are
+    attributes of the package, and every error is a PydebvenvError with an exit code."""
+    import pydebvenv
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(?:pydebvenv\.)?([A-Z][A-Za-z]+Error)`", text))
+    assert {"PydebvenvError", "ConfigError", "BuildError", "InspectError"} <= named
+    for name in named:
+        error = getattr(pydebvenv, name)
+        assert issubclass(error, pydebvenv.PydebvenvError) and error.exit_code in (1, 2)
+    for function in re.findall(r"`pydebvenv\.([a-z]+)\(", text):
+        assert callable(getattr(pydebvenv, function)), function
+    # the functions stay functions once every subpackage has been imported (a subpackage
+    # named like a function would rebind it on import)
+    import pydebvenv.acquire.fetch
+    import pydebvenv.builder
+
+    assert callable(pydebvenv.fetch) and callable(pydebvenv.build)
