@@ -16,6 +16,7 @@ import pytest
 import pydebvenv
 from pydebvenv.project.keys import KEYS
 from tests.support.backend import BACKEND
+from tests.support.host import running_python_target
 from tests.support.wheelmaker import make_wheel
 
 EPOCH = "1700000000"
@@ -178,9 +179,11 @@ def test_requirements_and_arch(build: Build, tmp_path: Path) -> None:
 
 
 def test_compile_ships_hash_based_pycs(build: Build) -> None:
-    deb = build(compile=True)
-    pycs = [n for n in _names(deb) if n.endswith(".cpython-311.pyc")]
-    assert any("dep_one/__pycache__/__init__.cpython-311.pyc" in n for n in pycs)
+    target = running_python_target()  # only the target's own X.Y can make its pycs
+    deb = build(compile=True, target=target.release.name, arch=target.arch.name)
+    tag = "cpython-{}{}".format(*target.python_version)
+    pycs = [n for n in _names(deb) if n.endswith(f".{tag}.pyc")]
+    assert any(f"dep_one/__pycache__/__init__.{tag}.pyc" in n for n in pycs)
     assert "compileall" not in pydebvenv.inspect(deb).scripts.get("postinst", "")
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from pydebvenv.venv.elf import elf_dynamic, elf_machine
 from tests.test_elf import readelf_dynamic
+
+pytestmark = pytest.mark.e2e
 
 
 def test_wheel_extensions_match_readelf(wheel_cache: Path, tmp_path: Path) -> None:

@@ -8,7 +8,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.support.isolation import isolated_pip_env
+
+pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
