@@ -11,6 +11,7 @@ import pytest
 
 from pydebvenv.errors import ConfigError
 from pydebvenv.venv.activate import activate_entries, render_activate
+from tests.support.gate import need
 
 SITE = "lib/python3.11/site-packages"
 NAMES = {"activate", "activate.fish", "activate.csh", "deactivate.csh", "activate.nu",
@@ -78,8 +79,9 @@ def test_activate_this_py(tmp_path: Path) -> None:
     assert out.stdout.splitlines() == [str(venv), str(venv)]
 
 
-@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
 def test_fish(tmp_path: Path) -> None:
+    if shutil.which("fish") is None:
+        need("fish is not installed: apt-get install fish (.ci/run does)")
     baked = tmp_path / "v v"
     baked.mkdir()
     script = tmp_path / "activate.fish"
@@ -89,8 +91,9 @@ def test_fish(tmp_path: Path) -> None:
     assert out.stdout.strip() == str(baked)
 
 
-@pytest.mark.skipif(shutil.which("csh") is None, reason="csh is not installed")
 def test_csh(tmp_path: Path) -> None:
+    if shutil.which("csh") is None:
+        need("csh is not installed: apt-get install csh (.ci/run does)")
     baked = tmp_path / "v"
     baked.mkdir()
     script = tmp_path / "activate.csh"

@@ -16,6 +16,7 @@ import pytest
 import pydebvenv
 from pydebvenv.project.keys import KEYS
 from tests.support.backend import BACKEND
+from tests.support.host import running_python_target
 from tests.support.wheelmaker import make_wheel
 
 EPOCH = "1700000000"
@@ -50,6 +51,9 @@ def cache(tmp_path: Path) -> Path:
     make_wheel(cache, "dep-pinned", "3.0")
     make_wheel(cache, "dep-pinned", "4.0")
     make_wheel(cache, "pip", "99.0", files={"pip/__init__.py": ""})
+    # the installer tools are in the cache, as in any real one: they must not reach the venv
+    make_wheel(cache, "setuptools", "80.0", files={"setuptools/__init__.py": ""})
+    make_wheel(cache, "wheel", "0.45.0", files={"wheel/__init__.py": ""})
     make_wheel(cache, "dep-native", "1.0", tag="cp38-abi3-manylinux_2_28_x86_64")
     return cache
 
@@ -92,7 +96,12 @@ def test_defaults_from_project(build: Build) -> None:
     names = _names(deb)
     assert "./usr/bin/keyapp" in names and "./usr/bin/keyapp-extra" in names
     assert "./usr/share/python/keyapp/lib/python3.11/site-packages/dep_one/__init__.py" in names
-    assert not [n for n in names if "/pip/" in n or n.endswith(".pyc")]
+    assert not [n for n in names if n.endswith(".pyc")]
+    # README: no pip, setuptools or wheel unless the application needs them
+    site = "./usr/share/python/keyapp/lib/python3.11/site-packages/"
+    dists = sorted(n[len(site):].split("-")[0] for n in names
+                   if n.startswith(site) and n.endswith(".dist-info") and "/" not in n[len(site):])
+    assert dists == ["dep_one", "keyapp"]
 
 
 # (keyword argument, value, check on the built package)
@@ -170,9 +179,11 @@ def test_requirements_and_arch(build: Build, tmp_path: Path) -> None:
 
 
 def test_compile_ships_hash_based_pycs(build: Build) -> None:
-    deb = build(compile=True)
-    pycs = [n for n in _names(deb) if n.endswith(".cpython-311.pyc")]
-    assert any("dep_one/__pycache__/__init__.cpython-311.pyc" in n for n in pycs)
+    target = running_python_target()  # only the target's own X.Y can make its pycs
+    deb = build(compile=True, target=target.release.name, arch=target.arch.name)
+    tag = "cpython-{}{}".format(*target.python_version)
+    pycs = [n for n in _names(deb) if n.endswith(f".{tag}.pyc")]
+    assert any(f"dep_one/__pycache__/__init__.{tag}.pyc" in n for n in pycs)
     assert "compileall" not in pydebvenv.inspect(deb).scripts.get("postinst", "")
 
 

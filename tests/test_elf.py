@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import struct
 import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pydebvenv.venv.elf import ElfDynamic, elf_dynamic, elf_machine
-
-HOST_LIBS = Path("/usr/lib/x86_64-linux-gnu")
-E2E_WHEELS = Path.home() / ".cache" / "pydebvenv-tests" / "wheels"
+from pydebvenv.venv.elf import ElfDynamic, elf_dynamic
+from tests.support.gate import need
+from tests.support.host import system_python_target
 
 
 def readelf_dynamic(path: Path) -> ElfDynamic:
@@ -67,8 +66,12 @@ def make_elf(needed: list[str], soname: str | None = None, *, is_64: bool = True
 
 
 def _host_libs() -> list[Path]:
-    libs = sorted(p for p in HOST_LIBS.glob("*.so*") if p.is_file() and not p.is_symlink())
-    libs = libs[:: max(1, len(libs) // 40)]  # ~40 of them, spread over the alphabet
+    """About 40 ELF shared objects of this host's multiarch library directory."""
+    if shutil.which("readelf") is None:
+        need("readelf is not installed: apt-get install binutils (.ci/run does)")
+    host_libs = Path("/usr/lib") / system_python_target().arch.triplet
+    libs = sorted(p for p in host_libs.glob("*.so*") if p.is_file() and not p.is_symlink())
+    libs = libs[:: max(1, len(libs) // 40)]  # spread over the alphabet
     return [p for p in libs if _head(p) == b"\x7fELF"]  # not the linker scripts (libc.so)
 
 
@@ -77,37 +80,14 @@ def _head(path: Path) -> bytes:
         return stream.read(4)
 
 
-@pytest.mark.skipif(not HOST_LIBS.is_dir(), reason="needs a Debian/Ubuntu x86_64 host")
-@pytest.mark.parametrize("path", _host_libs() if HOST_LIBS.is_dir() else [], ids=str)
-def test_host_libraries_match_readelf(path: Path) -> None:
-    expected = readelf_dynamic(path)
-    assert elf_dynamic(path.read_bytes()) == expected
-    with path.open("rb") as stream:  # through bounded seeks, never read whole
-        assert elf_dynamic(stream, path.stat().st_size) == expected
-
-
-def _wheel_libs() -> list[tuple[Path, str]]:
-    found = []
-    for wheel in sorted(E2E_WHEELS.glob("*.whl")):
-        if wheel.name.startswith(("pyyaml-", "markupsafe-")) and "manylinux" in wheel.name:
-            with zipfile.ZipFile(wheel) as zf:
-                found += [(wheel, n) for n in zf.namelist() if n.endswith(".so")]
-    return found
-
-
-@pytest.mark.skipif(not _wheel_libs(), reason="the e2e wheel cache has no pyyaml/markupsafe")
-@pytest.mark.parametrize(("wheel", "member"), _wheel_libs(), ids=lambda v: getattr(v, "name", v))
-def test_wheel_extensions_match_readelf(wheel: Path, member: str, tmp_path: Path) -> None:
-    with zipfile.ZipFile(wheel) as zf:
-        data = zf.read(member)
-        info = zf.getinfo(member)
-        with zf.open(member) as stream:  # a compressed zip member, as the install reads it
-            streamed = elf_dynamic(stream, info.file_size)
-    (tmp_path / "lib.so").write_bytes(data)
-    expected = readelf_dynamic(tmp_path / "lib.so")
-    assert expected.needed and "libc.so.6" in expected.needed
-    assert elf_dynamic(data) == streamed == expected
-    assert elf_machine(data[:20]) in ("x86_64", "aarch64")
+def test_host_libraries_match_readelf() -> None:
+    libs = _host_libs()
+    assert len(libs) >= 10, libs
+    for path in libs:
+        expected = readelf_dynamic(path)
+        assert elf_dynamic(path.read_bytes()) == expected, path
+        with path.open("rb") as stream:  # through bounded seeks, never read whole
+            assert elf_dynamic(stream, path.stat().st_size) == expected, path
 
 
 @pytest.mark.parametrize("is_64", [True, False])

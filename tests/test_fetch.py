@@ -25,6 +25,7 @@ from pydebvenv.redact import redact
 from pydebvenv.report import VERBOSE, Reporter
 from pydebvenv.target import HostFacts, get_target
 from pydebvenv.wheels.lock import Lock, LockedWheel, lock_text, read_lock, write_lock
+from tests.support.host import running_python_target
 from tests.support.index import LocalIndex, serve_index
 from tests.support.isolation import isolated_pip_env
 from tests.support.wheelmaker import make_wheel
@@ -270,14 +271,15 @@ def test_compiled_sdist_for_a_foreign_target_is_refused(index: LocalIndex, tmp_p
 
 
 def test_compiled_sdist_on_a_matching_host_is_kept(index: LocalIndex, tmp_path: Path) -> None:
-    target = get_target("debian-12", "amd64")
-    host = HostFacts(release="debian-12", machine=platform.machine())
-    if platform.machine() != "x86_64" or sys.version_info[:2] != (3, 11):
-        pytest.skip("needs a CPython 3.11 x86_64 host to stand for debian-12/amd64")
+    # the sdist is compiled by this interpreter: the target is the one it stands for
+    target = running_python_target()
+    host = HostFacts(release=target.release.name, machine=platform.machine())
     lock = fetch_requirements(
         Inputs(requirement_specs(["csrc"], "test"), index_url=index.url),
         target=target, cache=tmp_path / "cache", host=host)
-    assert [w.filename for w in lock.wheels] == ["csrc-1.0-cp311-cp311-linux_x86_64.whl"]
+    cp = "cp{}{}".format(*target.python_version)
+    assert [w.filename for w in lock.wheels] == [
+        f"csrc-1.0-{cp}-{cp}-linux_{target.arch.wheel_arch}.whl"]
 
 
 def test_hash_mismatch_is_one_line(index: LocalIndex, tmp_path: Path) -> None:

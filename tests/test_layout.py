@@ -15,6 +15,7 @@ from pydebvenv.debian.maintscripts import maintainer_scripts
 from pydebvenv.errors import ConfigError, WheelError
 from pydebvenv.target import get_target
 from pydebvenv.venv.layout import pyvenv_cfg, skeleton_entries, venv_entries
+from tests.support.host import system_python_target
 from tests.support.wheelmaker import make_wheel
 from tests.test_elf import make_elf
 
@@ -157,15 +158,15 @@ def test_conflicting_wheels(tmp_path: Path) -> None:
         venv_entries(VENV, T, [one, again])
 
 
-@pytest.mark.skipif(not Path("/usr/bin/python3.11").exists(), reason="needs Debian 12's python")
 def test_real_run(tmp_path: Path) -> None:
-    """Materialise the venv at its baked path and run it with the system Python 3.11."""
+    """Materialise the venv at its baked path and run it with the system's own Python."""
+    target = system_python_target()  # debian-12 on a Debian 12 host, debian-13 on Debian 13
     venv = tmp_path / "root" / "usr share" / "python" / "app"  # a space: the sh trick too
     wheel = make_wheel(tmp_path, "hello", files={
         "hello/__init__.py": "import sys\ndef main():\n    print('hello from', sys.prefix)\n",
         "hello/sub/__init__.py": "",
     }, entry_points={"console_scripts": {"hello": "hello:main"}})
-    layout = venv_entries(str(venv), T, [wheel], requested=["hello"])
+    layout = venv_entries(str(venv), target, [wheel], requested=["hello"])
     materialise(layout.entries, Path("/"))
     env = {"PATH": "/usr/bin:/bin"}
     out = subprocess.run([str(venv / "bin" / "hello")], capture_output=True, text=True,
@@ -174,7 +175,7 @@ def test_real_run(tmp_path: Path) -> None:
     out = subprocess.run([str(venv / "bin" / "python"), "-c",
                           "import sys, hello; print(sys.prefix); print(hello.__file__)"],
                          capture_output=True, text=True, check=True, env=env)
-    site = venv / "lib/python3.11/site-packages"
+    site = venv / target.site_packages
     assert out.stdout.splitlines() == [str(venv), str(site / "hello/__init__.py")]
     # the packaging tools of the venv see the distribution
     out = subprocess.run([str(venv / "bin" / "python"), "-c",
@@ -183,14 +184,15 @@ def test_real_run(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=True, env=env)
     assert out.stdout == "pydebvenv\n"
 
-    scripts = maintainer_scripts(str(venv), python_version=T.pyver)
+    scripts = maintainer_scripts(str(venv), python_version=target.pyver)
     assert scripts.postinst and scripts.prerm and scripts.postrm
     run_env = {**env, "DPKG_ROOT": ""}
     subprocess.run(["sh", "-c", scripts.postinst, "postinst", "configure", ""], check=True,
                    env=run_env)
     pycs = sorted(p.relative_to(site) for p in site.rglob("*.pyc"))
-    assert Path("hello/__pycache__/__init__.cpython-311.pyc") in pycs
-    assert Path("hello/sub/__pycache__/__init__.cpython-311.pyc") in pycs
+    tag = "cpython-{}{}".format(*target.python_version)
+    assert Path(f"hello/__pycache__/__init__.{tag}.pyc") in pycs
+    assert Path(f"hello/sub/__pycache__/__init__.{tag}.pyc") in pycs
     assert not (venv / "bin" / "__pycache__").exists()
     # idempotent
     subprocess.run(["sh", "-c", scripts.postinst, "postinst", "configure", "1.0"], check=True,

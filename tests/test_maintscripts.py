@@ -15,6 +15,7 @@ from pydebvenv.debian.maintscripts import Snippets, maintainer_scripts
 from pydebvenv.errors import BuildError, ConfigError
 from pydebvenv.target import get_target
 from pydebvenv.venv.bytecode import compile_entries
+from tests.support.host import running_python_target
 
 VENV = "/usr/share/python/app"
 T = get_target("debian-12", "amd64")
@@ -105,21 +106,23 @@ def test_clean_and_purge_honour_dpkg_root(tmp_path: Path) -> None:
     _run(s.postrm, "purge", root=str(tmp_path))  # idempotent
 
 
-def _entries() -> tuple[Entry, ...]:
+def _entries(site: str = SITE) -> tuple[Entry, ...]:
     return (
-        dir_entry(SITE, source="t"),
-        file_entry(f"{SITE}/pkg/__init__.py", b"def f():\n    return 1 / 0\n", source="t"),
-        file_entry(f"{SITE}/pkg/broken.py", b"def (:\n", source="t"),
-        file_entry(f"{SITE}/pkg/data.txt", b"x", source="t"),
+        dir_entry(site, source="t"),
+        file_entry(f"{site}/pkg/__init__.py", b"def f():\n    return 1 / 0\n", source="t"),
+        file_entry(f"{site}/pkg/broken.py", b"def (:\n", source="t"),
+        file_entry(f"{site}/pkg/data.txt", b"x", source="t"),
         file_entry("usr/share/python/app/bin/activate_this.py", b"x = 1\n", source="t"),
     )
 
 
-@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="needs a 3.11 host for debian-12")
 def test_compile_entries() -> None:
-    out = compile_entries(VENV, T, _entries())
-    added = {e.path: e for e in out[len(_entries()):]}
-    pyc_path = f"{SITE}/pkg/__pycache__/__init__.cpython-311.pyc"
+    target = running_python_target()  # pycs can only be made by the target's own X.Y
+    site = f"usr/share/python/app/{target.site_packages}"
+    out = compile_entries(VENV, target, _entries(site))
+    added = {e.path: e for e in out[len(_entries(site)):]}
+    pyc_path = f"{site}/pkg/__pycache__/__init__.cpython-{{}}{{}}.pyc".format(
+        *target.python_version)
     assert set(added) == {pyc_path}  # not the broken file, not bin/, not data
     with added[pyc_path].open() as stream:
         data = stream.read()
@@ -128,8 +131,8 @@ def test_compile_entries() -> None:
     source = b"def f():\n    return 1 / 0\n"
     assert data[8:16] == importlib.util.source_hash(source)
     code = marshal.loads(data[16:])
-    assert code.co_filename == f"/{SITE}/pkg/__init__.py"
-    again = compile_entries(VENV, T, _entries())
+    assert code.co_filename == f"/{site}/pkg/__init__.py"
+    again = compile_entries(VENV, target, _entries(site))
     with again[-1].open() as stream:
         assert stream.read() == data  # reproducible
 

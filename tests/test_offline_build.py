@@ -3,7 +3,9 @@ without interfaces), and an offline build that names every missing wheel at once
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,6 +76,10 @@ def test_build_offline_from_the_lock_needs_no_network(index: LocalIndex, tmp_pat
     assert {w.name for w in lock.wheels} == {"libone", "libtwo"}
     assert [w.name for w in lock.build_requires] == ["minibackend"]
     assert lock_path_for(project, get_target("debian-12", "arm64")).is_file()
+    # newer wheels of the locked distributions land in the shared cache (another project's
+    # fetch, say): the offline build still installs exactly what the lock names
+    make_wheel(cache, "libone", "3.0", requires=["libtwo>=1"])
+    make_wheel(cache, "libtwo", "2.0", tag="cp38-abi3-manylinux2014_aarch64")
 
     out = tmp_path / "out"
     env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
@@ -87,11 +93,22 @@ def test_build_offline_from_the_lock_needs_no_network(index: LocalIndex, tmp_pat
     contents = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True,
                               text=True, check=True).stdout
     assert "site-packages/libtwo-1.5.dist-info/" in contents
+    assert "site-packages/libone-2.0.dist-info/" in contents
+    assert "libtwo-2.0" not in contents and "libone-3.0" not in contents
     assert "./usr/bin/offapp -> ../share/python/offapp/bin/offapp" in contents
     assert "./usr/bin/offapp-extra -> ../share/python/offapp/bin/offapp-extra" in contents
     depends = subprocess.run(["dpkg-deb", "-f", str(deb), "Depends"], capture_output=True,
                              text=True, check=True).stdout.strip()
     assert depends == "python3.11, libc6 (>= 2.17)"
+    # README: build prints the target, each phase with its time, and a last line with the
+    # package's path, size and sha256
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("target: debian-12/arm64 (python3.11, glibc 2.36)")
+    for phase in ("build the app's wheel", "resolve", "lay out", "write"):
+        assert any(re.fullmatch(rf"{re.escape(phase)}: done in \d+\.\d s", ln) for ln in lines), \
+            (phase, lines)
+    digest = hashlib.sha256(deb.read_bytes()).hexdigest()
+    assert lines[-1] == f"built {deb} ({deb.stat().st_size:,} bytes, sha256 {digest})"
 
 
 def test_offline_build_names_every_missing_wheel(index: LocalIndex, tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ def test_values_are_frozen(built: dict[str, Path]) -> None:
 
 def test_round_trip_through_write_deb(tmp_path: Path) -> None:
     """A package from pydebvenv's own writer reads back, and dpkg-deb agrees with us."""
-    writer = pytest.importorskip("pydebvenv.debfile.writer")
+    from pydebvenv.debfile import writer
     from pydebvenv.debfile.control import Control, MaintainerScripts
     from pydebvenv.debfile.entry import dir_entry, file_entry, symlink_entry
 

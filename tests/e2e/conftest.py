@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.chroots import cache_root, cached_chroot, chroot_copy
-from tests.e2e.gate import need
 from tests.e2e.projects import EXAMPLES
 from tests.e2e.wheelcache import fill_wheel_cache, use_only_the_cache
+from tests.support.gate import need
 
 #: the requirements files whose wheels the session cache holds
 REQUIREMENT_FILES = (
