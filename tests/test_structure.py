@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "debfile": {"errors"},
     "project": {"errors", "redact", "target", "debfile"},
     "wheels": {"errors", "redact", "target", "project"},
-    "acquire": {"errors", "redact", "report", "target", "project", "wheels"},
+    "acquire": {"errors", "redact", "report", "scratch", "target", "project", "wheels"},
     "venv": {"errors", "target", "debfile"},
     "debian": {"errors", "target", "debfile", "project", "venv"},
     "repo": {"errors", "redact", "report", "debfile"},
