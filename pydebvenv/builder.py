@@ -10,7 +10,7 @@ debfile/ writes the archive.
 from __future__ import annotations
 
 import os
-import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from pydebvenv.project.pylock import specs_from_pylock
 from pydebvenv.project.requirements import RequirementSpec, requirement_specs
 from pydebvenv.project.sources import Inputs, read_inputs, requirement_source
 from pydebvenv.report import Reporter
+from pydebvenv.scratch import scratch_dir
 from pydebvenv.target import Target, get_target, host_facts
 from pydebvenv.venv.bytecode import compile_entries
 from pydebvenv.venv.layout import VenvLayout, venv_entries
@@ -82,9 +83,13 @@ def build(
     out = Path(output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
 
-    with tempfile.TemporaryDirectory(prefix=".pydebvenv-", dir=out) as tmp:
+    # Only the package's temporary file goes into ``out`` (the writer renames it into
+    # place); the app's wheel is built in scratch space.  Every file is closed before its
+    # directory is removed: the layout (the wheels its entries read) is closed first.
+    with ExitStack() as stack:
+        scratch = stack.enter_context(scratch_dir(report.warning))
         with report.phase("build the app's wheel"):
-            app = build_app_wheel(config.root, Path(tmp), wheel_cache=cache,
+            app = build_app_wheel(config.root, scratch, wheel_cache=cache,
                                   offline=opts.offline, source_date_epoch=epoch)
             check_app_wheel_fits(app, target, host)
         # the wheel's METADATA is the only source of a dynamic version
@@ -92,7 +97,11 @@ def build(
         with report.phase("resolve"):
             resolution = _resolve(config, project, target, cache, app.path, report)
         with report.phase("lay out"):
-            package = _lay_out(project, target, resolution, epoch, report)
+            # pip, setuptools and wheel are only here when something requires them (or
+            # include_pip asked for pip): the venv is never seeded with installer tools.
+            layout = stack.enter_context(venv_entries(project.venv, target, resolution.wheels,
+                                                      prompt=project.package))
+            package = _lay_out(project, target, resolution, layout, epoch, report)
         with report.phase("write"):
             deb = write_deb(package.control, package.entries, out,
                             compression=opts.compression or target.default_compression,
@@ -156,15 +165,12 @@ def _inputs(config: Config, project: Project, target: Target) -> tuple[Inputs, s
     return replace(inputs, requirements=inputs.requirements + extra), str(source)
 
 
-def _lay_out(project: Project, target: Target, resolution: Resolution, epoch: int,
-             report: Reporter) -> _Package:
+def _lay_out(project: Project, target: Target, resolution: Resolution, layout: VenvLayout,
+             epoch: int, report: Reporter) -> _Package:
     """The venv and everything Debian wants beside it, as entries, control and scripts."""
     opts = project.options
     venv = project.venv
-    # pip, setuptools and wheel are only here when something requires them (or
-    # include_pip asked for pip): the venv is never seeded with installer tools.
     wheels = resolution.wheels
-    layout = venv_entries(venv, target, wheels, prompt=project.package)
     entries = list(layout.entries)
     if opts.compile:
         # hash-based pycs made here, only when this host runs the target's Python X.Y

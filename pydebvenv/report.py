@@ -51,6 +51,10 @@ class Reporter:
         if self.verbosity >= NORMAL:
             self._write("  " * self._depth + message)
 
+    def warning(self, message: str) -> None:
+        """A problem that leaves the command's result standing (shown unless ``-q``)."""
+        self.info(f"warning: {message}")
+
     def debug(self, message: str) -> None:
         """A detail shown only with ``-v``."""
         if self.verbosity >= VERBOSE:

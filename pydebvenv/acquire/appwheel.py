@@ -60,7 +60,11 @@ def build_app_wheel(
     # the index (network) about pip on an online build and changes nothing built here.
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     project = str(project_dir)
-    with tempfile.TemporaryDirectory(prefix="pydebvenv-appwheel-", dir=out_dir) as tmp:
+    # The front end has exited (its output pipe closed) before the directory is removed;
+    # what cannot be removed stays inside ``out_dir``, whose owner reports it
+    # (scratch.scratch_dir), so it never turns a built wheel into a failure.
+    with tempfile.TemporaryDirectory(prefix="pydebvenv-appwheel-", dir=out_dir,
+                                     ignore_cleanup_errors=True) as tmp:
         cmd = [sys.executable, "-m", "build", "--wheel", "--outdir", tmp, project]
         proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, check=False)

@@ -32,6 +32,7 @@ from pydebvenv.project.requirements import (
 )
 from pydebvenv.project.sources import Inputs, read_inputs, requirement_source
 from pydebvenv.report import Reporter
+from pydebvenv.scratch import remove_scratch
 from pydebvenv.target import HostFacts, Target, get_target
 from pydebvenv.wheels.cache import default_wheel_cache, file_sha256
 from pydebvenv.wheels.lock import Lock, LockedWheel, write_lock
@@ -101,7 +102,7 @@ def fetch_requirements(
                  f"{len(build)} build requirement(s) into {cache}")
         return Lock(target.name, tuple(wheels), tuple(build))
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        remove_scratch(stage, out.warning)  # every file in it is closed: pip has exited
 
 
 def _requirement_args(session: Session, inputs: Inputs, target: Target,

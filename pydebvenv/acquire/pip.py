@@ -91,6 +91,10 @@ class PipOutput:
     def info(self, line: str) -> None:
         self.reporter.info(line)
 
+    def warning(self, message: str) -> None:
+        """A problem that does not fail the command (a left-over temporary directory)."""
+        self.reporter.warning(message)
+
     def pip_line(self, line: str) -> None:
         text = line.strip()
         if text.startswith("Downloading "):

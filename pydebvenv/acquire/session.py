@@ -99,7 +99,9 @@ def resolve(
     session: Session, requirement_args: Sequence[str], *, target: Target | None, what: str
 ) -> tuple[int, list[str], list[Chosen]]:
     """pip's resolver for ``target`` (or the host when None): a dry run with a JSON report."""
-    report = Path(tempfile.mkstemp(dir=session.stage, suffix=".json")[1])
+    fd, name = tempfile.mkstemp(dir=session.stage, suffix=".json")
+    os.close(fd)  # pip writes the report by name; an open handle would pin the stage
+    report = Path(name)
     scratch = tempfile.mkdtemp(dir=session.stage)  # pip < 26 wants --target with --platform
     args = ["install", "--dry-run", "--ignore-installed", *progress_args(), "--target", scratch,
             "--report", str(report), *session.index_args(), *session.target_args(target)]

@@ -1,10 +1,14 @@
 """write_deb(): entries + control -> a .deb file, streamed, reproducible and written atomically.
 
 The container is what dpkg-deb writes (deb(5); docs/deb-format.md): an ar archive holding
-``debian-binary``, ``control.tar.<c>`` and ``data.tar.<c>``.  data.tar is streamed into a
-temporary file next to the output while md5sums are computed, because md5sums go in
-control.tar, which precedes data.tar in the ar archive; then the ar archive is assembled
-under a temporary name and renamed.  Memory use does not depend on the payload size.
+``debian-binary``, ``control.tar.<c>`` and ``data.tar.<c>``.  data.tar is streamed into an
+anonymous temporary file in the system's temporary directory while md5sums are computed,
+because md5sums go in control.tar, which precedes data.tar in the ar archive; then the ar
+archive is assembled under a temporary name in the output directory and renamed.  Memory
+use does not depend on the payload size.  Only that one temporary file is ever in the
+output directory, and every file is closed before it is renamed or removed (Windows
+refuses to remove an open file; a FUSE filesystem keeps it as a hidden entry;
+docs/reproducibility.md).
 """
 
 from __future__ import annotations
@@ -183,29 +187,28 @@ def write_deb(control: Control, entries: Iterable[Entry], output_dir: Path, *,
     output_dir.mkdir(parents=True, exist_ok=True)
     final = output_dir / deb_filename(control)
 
-    temps: list[str] = []
-    try:
-        fd, data_path = tempfile.mkstemp(dir=output_dir, prefix=".pydebvenv-",
-                                         suffix=".data.tmp")
-        temps.append(data_path)
-        with os.fdopen(fd, "w+b") as data_file:
-            sums = _write_data_tar(normalised, data_file, compressor, mtime)
-            data_size = data_file.tell()
-            control_tar = _control_tar(
-                _control_members(control, scripts, size_kib, sums, conffiles),
-                compressor, mtime)
-            fd, deb_path = tempfile.mkstemp(dir=output_dir, prefix=".pydebvenv-",
-                                            suffix=".deb.tmp")
-            temps.append(deb_path)
-            with os.fdopen(fd, "wb") as deb_file:
-                data_file.seek(0)
+    # Scratch space, not the output directory: the file has no name where the system
+    # allows it (O_TMPFILE on Linux, delete-on-close on Windows), so nothing is left to
+    # remove whatever happens.
+    with tempfile.TemporaryFile(prefix="pydebvenv-", suffix=".data.tar") as data_file:
+        sums = _write_data_tar(normalised, data_file, compressor, mtime)
+        data_size = data_file.tell()
+        control_tar = _control_tar(
+            _control_members(control, scripts, size_kib, sums, conffiles), compressor, mtime)
+        data_file.seek(0)
+        fd, deb_path = tempfile.mkstemp(dir=output_dir, prefix=".pydebvenv-",
+                                        suffix=".deb.tmp")
+        try:
+            with open(fd, "wb") as deb_file:
                 write_deb_ar(deb_file, "control.tar" + compressor.suffix, control_tar,
-                          "data.tar" + compressor.suffix, data_file, data_size, mtime)
-        os.chmod(deb_path, 0o644)  # mkstemp creates 0600; a package is world-readable
-        os.replace(deb_path, final)
-        temps.remove(deb_path)
-    finally:
-        for path in temps:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+                             "data.tar" + compressor.suffix, data_file, data_size, mtime)
+            # closed before the rename: Windows cannot rename an open file
+            os.chmod(deb_path, 0o644)  # mkstemp creates 0600; a package is world-readable
+            os.replace(deb_path, final)
+        except BaseException:
+            # the file is closed by now; if it cannot go, the error that matters is the
+            # one being raised, not this one
+            with contextlib.suppress(OSError):
+                os.unlink(deb_path)
+            raise
     return final

@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from pydebvenv.debfile.entry import Entry
 from pydebvenv.venv.destination import EntryDestination
 from pydebvenv.errors import WheelError
-from pydebvenv.venv.wheelzip import WheelSource, read_dist_info, verify_members
+from pydebvenv.venv.wheelzip import LazyZip, WheelSource, read_dist_info, verify_members
 
 if TYPE_CHECKING:
     from pydebvenv.target import Target
@@ -43,12 +43,17 @@ INSTALLER_NAME = "pydebvenv"
 
 @dataclass(frozen=True, slots=True)
 class InstalledWheel:
-    """What one wheel became: its entries and the facts the package metadata needs."""
+    """What one wheel became: its entries and the facts the package metadata needs.
+
+    ``archive`` is the wheel's zip the entries read their content from: opened on the first
+    read, closed by whoever owns the entries (layout.VenvLayout.close).
+    """
 
     name: str  # canonical (PEP 503) distribution name
     version: str
     wheel: str  # the wheel's file name (never its host directory)
     entries: tuple[Entry, ...]
+    archive: LazyZip
     scripts: tuple[str, ...]  # console and gui script names, sorted
     elf_machines: frozenset[str]  # elf.ELF_MACHINES names of the ELF members
     tags: frozenset[Tag]
@@ -125,14 +130,16 @@ def install_wheel(
             metadata["REQUESTED"] = b""
         try:
             installer.install(source, destination, metadata)
-        except WheelError:
-            raise
         except (InstallerError, ValueError, AssertionError, KeyError) as exc:
+            destination.archive.close()  # its entries are dropped: nothing will read them
             # installer signals bad .data keys, bad WHEEL files and entry points this way.
             raise WheelError(
                 f"cannot install wheel {label!r}: {exc or type(exc).__name__}; "
                 "the wheel is malformed, rebuild or replace it"
             ) from exc
+        except BaseException:
+            destination.archive.close()
+            raise
     sniffs = destination.installed.values()
     elf = frozenset(sniff.elf for sniff in sniffs if sniff.elf is not None)
     needed: set[str] = set()
@@ -152,6 +159,7 @@ def install_wheel(
         version=str(parsed[1]),
         wheel=label,
         entries=tuple(destination.entries.values()),
+        archive=destination.archive,
         scripts=tuple(sorted(destination.scripts)),
         elf_machines=elf,
         tags=frozenset(parsed[3]),

@@ -7,7 +7,7 @@ from the Target alone (never the build host's Python, CPU or filesystem).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -17,7 +17,8 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from pydebvenv.venv.activate import activate_entries
 from pydebvenv.debfile.entry import Entry, dir_entry, file_entry, symlink_entry
 from pydebvenv.errors import ConfigError, WheelError
-from pydebvenv.venv.install import install_wheel
+from pydebvenv.venv.install import InstalledWheel, install_wheel
+from pydebvenv.venv.wheelzip import LazyZip
 
 if TYPE_CHECKING:
     from pydebvenv.target import Target
@@ -34,7 +35,11 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class VenvLayout:
-    """The venv's entries and what the package metadata needs to know about them."""
+    """The venv's entries and what the package metadata needs to know about them.
+
+    The entries read the wheels' members lazily, from ``archives``; the layout is a context
+    manager that closes them, so a build closes every wheel before its scratch space goes.
+    """
 
     entries: tuple[Entry, ...]
     scripts: dict[str, tuple[str, ...]]  # canonical dist name -> console/gui script names
@@ -42,6 +47,17 @@ class VenvLayout:
     platform_tags: frozenset[str]  # platform tags of the non-pure wheels installed
     needed: frozenset[str] = frozenset()  # DT_NEEDED sonames of every ELF file in the venv
     shipped: frozenset[str] = frozenset()  # file names / DT_SONAMEs of the venv's ELF files
+    archives: tuple[LazyZip, ...] = ()  # the wheels the entries read from
+
+    def close(self) -> None:
+        """Close every wheel the entries read from; reading an entry afterwards fails."""
+        _close_all(self.archives)
+
+    def __enter__(self) -> VenvLayout:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @property
     def system_sonames(self) -> frozenset[str]:
@@ -156,28 +172,23 @@ def venv_entries(
     platforms: set[str] = set()
     needed: set[str] = set()
     shipped: set[str] = set()
-    for item in sorted(wheels, key=lambda w: _path_of(w).name):
-        wheel = _path_of(item)
-        asked = _dist_name(wheel) in wanted or bool(getattr(item, "requested", False))
-        installed = install_wheel(wheel, venv, target, requested=asked)
-        if installed.name in scripts:
-            raise WheelError(
-                f"two wheels of distribution {installed.name!r} were given (the second is "
-                f"{installed.wheel!r}); pass one wheel per distribution"
-            )
-        for entry in installed.entries:
-            if entry.path in owner:
-                raise WheelError(
-                    f"{('/' + entry.path)!r} is installed by both {owner[entry.path]!r} and "
-                    f"{entry.source!r}; these wheels conflict, drop one"
-                )
-            owner[entry.path] = entry.source
-        entries.extend(installed.entries)
-        scripts[installed.name] = installed.scripts
-        has_binary = has_binary or installed.has_binary
-        platforms |= installed.platform_tags
-        needed |= installed.needed
-        shipped |= installed.shipped
+    archives: list[LazyZip] = []
+    try:
+        for item in sorted(wheels, key=lambda w: _path_of(w).name):
+            wheel = _path_of(item)
+            asked = _dist_name(wheel) in wanted or bool(getattr(item, "requested", False))
+            installed = install_wheel(wheel, venv, target, requested=asked)
+            archives.append(installed.archive)
+            _check_new(installed, scripts, owner)
+            entries.extend(installed.entries)
+            scripts[installed.name] = installed.scripts
+            has_binary = has_binary or installed.has_binary
+            platforms |= installed.platform_tags
+            needed |= installed.needed
+            shipped |= installed.shipped
+    except BaseException:
+        _close_all(archives)  # no layout is returned to close them
+        raise
     return VenvLayout(
         entries=tuple(entries),  # in install order: debfile's normalise() sorts
         scripts=dict(sorted(scripts.items())),
@@ -185,4 +196,27 @@ def venv_entries(
         platform_tags=frozenset(platforms),
         needed=frozenset(needed),
         shipped=frozenset(shipped),
+        archives=tuple(archives),
     )
+
+
+def _check_new(installed: InstalledWheel, scripts: Mapping[str, object],
+               owner: dict[str, str]) -> None:
+    """Refuse a second wheel of one distribution, or two wheels writing one path."""
+    if installed.name in scripts:
+        raise WheelError(
+            f"two wheels of distribution {installed.name!r} were given (the second is "
+            f"{installed.wheel!r}); pass one wheel per distribution"
+        )
+    for entry in installed.entries:
+        if entry.path in owner:
+            raise WheelError(
+                f"{('/' + entry.path)!r} is installed by both {owner[entry.path]!r} and "
+                f"{entry.source!r}; these wheels conflict, drop one"
+            )
+        owner[entry.path] = entry.source
+
+
+def _close_all(archives: Iterable[LazyZip]) -> None:
+    for archive in archives:
+        archive.close()

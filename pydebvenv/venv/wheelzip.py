@@ -17,7 +17,6 @@ import hashlib
 import io
 import re
 import stat
-import weakref
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -224,22 +223,34 @@ def read_verified(stream: BinaryIO, member: Member, label: str) -> bytes:
 
 
 class LazyZip:
-    """One wheel's zip, opened on first read and kept open for its other members.
+    """One wheel's zip, opened on first read and kept open for its other members until closed.
 
     Parsing the central directory once per member would be quadratic for wheels with
-    thousands of files (botocore); the handle is closed when the last Entry using it is
-    garbage collected.
+    thousands of files (botocore).  The owner of the entries closes it (VenvLayout.close)
+    once the archive is written, never the garbage collector: Windows refuses to delete a
+    file that is still open, and a FUSE filesystem keeps an unlinked open file as a hidden
+    entry that stops its directory from being removed.
     """
 
     def __init__(self, wheel: Path) -> None:
         self._wheel = wheel
         self._zip: zipfile.ZipFile | None = None
+        self._closed = False
 
     def open(self, name: str) -> IO[bytes]:
+        if self._closed:
+            # reopening would leave a handle nobody closes
+            raise ValueError(f"{self._wheel.name}: read after the wheel was closed")
         if self._zip is None:
             self._zip = zipfile.ZipFile(self._wheel)
-            weakref.finalize(self, self._zip.close)
         return self._zip.open(name)
+
+    def close(self) -> None:
+        """Close the zip (a member stream still open keeps the file until it is closed)."""
+        self._closed = True
+        zf, self._zip = self._zip, None
+        if zf is not None:
+            zf.close()
 
 
 class _VerifyingReader(io.RawIOBase):

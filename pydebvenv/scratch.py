@@ -1,0 +1,44 @@
+"""Scratch directories: made for one command, removed after it, never failing it on the way out.
+
+A build's scratch space (the application's wheel, pip's staging) lives in the system's
+temporary directory (``tempfile.gettempdir()``: ``$TMPDIR``, else ``/tmp`` on POSIX), not in
+the output directory: only the package's own temporary file goes there, for the atomic
+rename.  Removing scratch space can fail after the work itself succeeded (a file another
+program still holds open on Windows, a FUSE filesystem that keeps an unlinked open file as
+a hidden entry, a virus scanner): that is reported in one line and never replaces the
+command's result or its error.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["remove_scratch", "scratch_dir"]
+
+
+@contextmanager
+def scratch_dir(warn: Callable[[str], None]) -> Iterator[Path]:
+    """A new private directory in the system's temporary directory, removed when the block
+    ends, however it ends; a failure to remove it goes to ``warn``."""
+    path = Path(tempfile.mkdtemp(prefix="pydebvenv-"))
+    try:
+        yield path
+    finally:
+        remove_scratch(path, warn)
+
+
+def remove_scratch(path: Path, warn: Callable[[str], None]) -> None:
+    """Remove the tree at ``path`` as far as possible; say in one line what could not be."""
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        shutil.rmtree(path, ignore_errors=True)  # what can still go, goes
+        if path.exists():
+            reason = exc.strerror or str(exc)
+            where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+            warn(f"could not remove the temporary directory {path}: {reason}{where}; "
+                 "delete it by hand")
