@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 import pydebvenv
-from tests.e2e.gate import need
 from tests.e2e.projects import copy_example
+from tests.support.gate import need
 from tests.support.isolation import isolated_pip_env
 
 pytestmark = pytest.mark.e2e
