@@ -3,7 +3,7 @@
     import pydebvenv
     deb = pydebvenv.build("path/to/project", output_dir="dist", target="debian-12", arch="amd64")
 
-The public face: ``build()``, ``fetch()``, ``inspect()`` and the error classes.
+The public face: ``build()``, ``fetch()``, ``inspect()``, ``publish()`` and the error classes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pydebvenv.errors import (
     ConfigError,
     FetchError,
     InspectError,
+    PublishError,
     PydebvenvError,
     ResolutionError,
     TargetError,
@@ -23,10 +24,12 @@ from pydebvenv.errors import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from pydebvenv.debfile.reader import DebInfo
     from pydebvenv.wheels.lock import Lock
+    from pydebvenv.repo.publish import PublishResult
 
 __version__ = "0.1.0"
 
@@ -36,6 +39,7 @@ __all__ = [
     "ConfigError",
     "FetchError",
     "InspectError",
+    "PublishError",
     "PydebvenvError",
     "ResolutionError",
     "TargetError",
@@ -44,6 +48,7 @@ __all__ = [
     "build",
     "fetch",
     "inspect",
+    "publish",
 ]
 
 
@@ -68,3 +73,11 @@ def inspect(path: str | Path) -> DebInfo:
     from pydebvenv.debfile.reader import read_deb
 
     return read_deb(_Path(path))
+
+
+def publish(repo_dir: str | Path, debs: Sequence[str | Path], **options: Any) -> PublishResult:
+    """Add ``debs`` to the signed APT repository in ``repo_dir``; see
+    :func:`pydebvenv.repo.publish.publish` for the options (suite, component, sign_key, ...)."""
+    from pydebvenv.repo.publish import publish as _publish
+
+    return _publish(repo_dir, debs, **options)
