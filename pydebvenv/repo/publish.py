@@ -18,9 +18,11 @@ Concurrent publishes wait for each other on a lock file at the repository's root
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -340,6 +342,7 @@ def _write_release(suite_dir: Path, release: Release, signer: SigningKey | None)
     text = files.write_temporary(suite_dir / "Release", render_release(release))
     try:
         if signer is None:
+            _newer_than_before(suite_dir, (text,))
             files.replace(text, suite_dir / "Release")
             return
         inline = files.write_temporary(suite_dir / "InRelease", b"")
@@ -348,6 +351,7 @@ def _write_release(suite_dir: Path, release: Release, signer: SigningKey | None)
             sign_release(signer, text, inline, detached)
             for path in (inline, detached):
                 path.chmod(0o644)
+            _newer_than_before(suite_dir, (text, inline, detached))
             # InRelease last: apt reads it first and falls back to Release + Release.gpg
             files.replace(detached, suite_dir / "Release.gpg")
             files.replace(text, suite_dir / "Release")
@@ -357,6 +361,18 @@ def _write_release(suite_dir: Path, release: Release, signer: SigningKey | None)
             detached.unlink(missing_ok=True)
     finally:
         text.unlink(missing_ok=True)
+
+
+def _newer_than_before(suite_dir: Path, paths: Iterable[Path]) -> None:
+    """Give the new Release files a modification time at least a whole second after the old
+    ones: HTTP servers answer If-Modified-Since from the mtime in whole seconds, so a Release
+    replaced within the same second would be "not modified" to a client that just fetched the
+    old one, which would then keep it until the next publish."""
+    before = [path.stat().st_mtime for path in (suite_dir / "Release", suite_dir / "InRelease")
+              if path.exists()]
+    moment = max([time.time(), *(math.floor(t) + 1 for t in before)])
+    for path in paths:
+        os.utime(path, (moment, moment))
 
 
 def _referenced(repo: Path) -> set[str]:

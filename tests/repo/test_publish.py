@@ -426,3 +426,15 @@ def test_cli_prints_what_it_did(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["publish", "--unsigned", "--suite", "a b", str(repo), str(deb)]) == 2
     assert capsys.readouterr().err.startswith("pydebvenv: error: invalid suite 'a b'")
     assert os.access(repo / "dists/stable/Release", os.R_OK)
+
+
+def test_each_release_is_a_whole_second_newer_for_http_caches(tmp_path: Path) -> None:
+    """Servers answer If-Modified-Since from mtimes in whole seconds: two publishes within one
+    second must still give the second Release a newer second, or a client that fetched the
+    first one would be told "not modified" and keep it."""
+    repo = tmp_path / "repo"
+    seconds = []
+    for version in ("1", "2", "3"):
+        publish(repo, [make_deb(tmp_path / "in", version=version)], unsigned=True)
+        seconds.append(int((repo / "dists/stable/Release").stat().st_mtime))
+    assert seconds[0] < seconds[1] < seconds[2]
