@@ -158,6 +158,7 @@ def _publish_locked(repo: Path, debs: list[Path], suite: str, component: str,
     try:
         incoming = [_stage(deb, stage, component) for deb in debs]
         added, unchanged = _plan(incoming, entries, f"{suite}/{component}")
+        files.sync_files(item.staged for item in added)
         for item in added:  # 1. the pool, before anything names the files
             _place(repo, item)
     finally:
