@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from pydebvenv.debfile.reader import DebInfo
     from pydebvenv.wheels.lock import Lock
-    from pydebvenv.repo.publish import PublishResult
+    from pydebvenv.repo.publishing import PublishResult
 
 __version__ = "0.1.0"
 
@@ -77,7 +77,7 @@ def inspect(path: str | Path) -> DebInfo:
 
 def publish(repo_dir: str | Path, debs: Sequence[str | Path], **options: Any) -> PublishResult:
     """Add ``debs`` to the signed APT repository in ``repo_dir``; see
-    :func:`pydebvenv.repo.publish.publish` for the options (suite, component, sign_key, ...)."""
-    from pydebvenv.repo.publish import publish as _publish
+    :func:`pydebvenv.repo.publishing.publish` for the options (suite, component, sign_key, ...)."""
+    from pydebvenv.repo.publishing import publish as _publish
 
     return _publish(repo_dir, debs, **options)

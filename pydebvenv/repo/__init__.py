@@ -5,7 +5,7 @@ Knows the .deb format through :mod:`pydebvenv.debfile` only; nothing of the buil
 
 from __future__ import annotations
 
-from pydebvenv.repo.publish import PublishResult, publish
+from pydebvenv.repo.publishing import PublishResult, publish
 from pydebvenv.repo.show import format_publish_result
 
 __all__ = ["PublishResult", "format_publish_result", "publish"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydebvenv.repo.publish import PublishResult
+from pydebvenv.repo.publishing import PublishResult
 
 __all__ = ["format_publish_result"]
 

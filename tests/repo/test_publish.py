@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import re
 import shutil
@@ -19,15 +18,13 @@ import pytest
 import pydebvenv
 from pydebvenv.cli import main
 from pydebvenv.errors import ConfigError, PublishError
-from pydebvenv.repo import files, publish
+from pydebvenv.repo import files, publish, publishing
 from tests.e2e.gate import need
 from tests.repo.checks import check_repository, stanzas
 from tests.support.debs import make_deb
 from tests.support.gpgkey import GpgKey, gpg_home
 
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
-# the module, which the package's `publish` function hides
-publish_module = importlib.import_module("pydebvenv.repo.publish")
 
 
 def _packages(repo: Path, arch: str = "amd64", suite: str = "stable",
@@ -391,9 +388,9 @@ def test_adding_one_package_reads_only_that_package(tmp_path: Path,
     publish(repo, [make_deb(tmp_path / "in", f"pkg{i:02d}", "1.0") for i in range(30)],
             unsigned=True)
     read: list[Path] = []
-    real_read_deb = publish_module.read_deb
+    real_read_deb = publishing.read_deb
     real_hash_file = files.hash_file
-    monkeypatch.setattr(publish_module, "read_deb",
+    monkeypatch.setattr(publishing, "read_deb",
                         lambda path: read.append(Path(path)) or real_read_deb(path))
     monkeypatch.setattr(files, "hash_file",
                         lambda path: read.append(Path(path)) or real_hash_file(path))
