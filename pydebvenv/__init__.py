@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pydebvenv.debfile.reader import DebInfo
-    from pydebvenv.wheels.lock import Lock
     from pydebvenv.repo.publishing import PublishResult
+    from pydebvenv.wheels.lock import Lock
 
 __version__ = "0.1.0"
 
