@@ -67,12 +67,17 @@ def fetch(project_dir: str | Path = ".", **options: Any) -> Lock:
 
 
 def inspect(path: str | Path) -> DebInfo:
-    """Read a .deb back and verify it; raises InspectError when it is not sound."""
+    """Read a .deb back and verify it; raises InspectError when it is not sound.
+
+    ``DebInfo.contents`` holds the bundled list(s), ``usr/share/doc/<package>/pylock.toml``
+    (read them with :func:`pydebvenv.debian.bom.read_bundled`).
+    """
     from pathlib import Path as _Path
 
     from pydebvenv.debfile.reader import read_deb
+    from pydebvenv.debian.bom import is_bundled_list
 
-    return read_deb(_Path(path))
+    return read_deb(_Path(path), keep=is_bundled_list)
 
 
 def publish(repo_dir: str | Path, debs: Sequence[str | Path], **options: Any) -> PublishResult:

@@ -112,7 +112,7 @@ def make_parser() -> argparse.ArgumentParser:
     _common(fetch, top=False)
 
     inspect = commands.add_parser(
-        "inspect", help="verify a .deb and show its control data and files",
+        "inspect", help="verify a .deb and show its control data, files and bundled list",
         formatter_class=formatter,
         epilog="example:\n  pydebvenv inspect dist/myapp_1.0-1_amd64.deb\n\n" + EXIT_CODES)
     inspect.add_argument("path", metavar="DEB", help="the .deb file")
@@ -200,11 +200,13 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         fetch(Path(args.project_dir), reporter=reporter, lock_path=args.lock_path,
               **_overrides(args, keys))  # type: ignore[arg-type]
     elif args.command == "inspect":
-        from pydebvenv.debfile.reader import read_deb
+        from pydebvenv import inspect
         from pydebvenv.debfile.show import format_deb_info
+        from pydebvenv.debian.bom import format_bundled
 
-        info = read_deb(Path(args.path))
-        sys.stdout.write(format_deb_info(info, full_scripts=args.scripts))
+        info = inspect(Path(args.path))
+        sys.stdout.write(format_deb_info(info, full_scripts=args.scripts)
+                         + format_bundled(info.contents))
     elif args.command == "publish":
         from pydebvenv.repo import format_publish_result, publish
 
