@@ -3,7 +3,8 @@
     import pydebvenv
     deb = pydebvenv.build("path/to/project", output_dir="dist", target="debian-12", arch="amd64")
 
-The public face: ``build()``, ``fetch()``, ``inspect()``, ``publish()`` and the error classes.
+The public face: ``build()``, ``fetch()``, ``inspect()``, ``publish()``, ``diff()`` and the
+error classes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pydebvenv.debfile.reader import DebInfo
+    from pydebvenv.repo.compare import DebDiff
     from pydebvenv.repo.publishing import PublishResult
     from pydebvenv.wheels.lock import Lock
 
@@ -46,6 +48,7 @@ __all__ = [
     "WheelError",
     "__version__",
     "build",
+    "diff",
     "fetch",
     "inspect",
     "publish",
@@ -86,3 +89,10 @@ def publish(repo_dir: str | Path, debs: Sequence[str | Path], **options: Any) ->
     from pydebvenv.repo.publishing import publish as _publish
 
     return _publish(repo_dir, debs, **options)
+
+
+def diff(old: str | Path, new: str | Path) -> DebDiff:
+    """What installing ``new`` over ``old`` changes; see :func:`pydebvenv.repo.compare.diff`."""
+    from pydebvenv.repo.compare import diff as _diff
+
+    return _diff(old, new)

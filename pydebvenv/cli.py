@@ -37,6 +37,8 @@ examples:
   pydebvenv inspect dist/myapp_1.0-1_amd64.deb
   pydebvenv publish --sign-key ops@example.org /srv/apt dist/myapp_1.0-1_amd64.deb
                                           add it to the signed APT repository in /srv/apt
+  pydebvenv diff myapp_1.0-1_amd64.deb myapp_1.1-1_amd64.deb
+                                          what deploying 1.1 over 1.0 changes
 """
 
 # The keys `fetch` understands (the rest only matter when the package is written).
@@ -152,6 +154,18 @@ def make_parser() -> argparse.ArgumentParser:
                          help="keep only the N newest versions of each package")
     _common(publish, top=False)
 
+    diff = commands.add_parser(
+        "diff", help="what installing NEW over OLD changes", formatter_class=formatter,
+        description="Compare two .deb files: control fields, the bundled distributions "
+                    "(upgraded, downgraded, added, removed), files (with sizes), maintainer "
+                    "scripts and conffiles. Exit code 0 whether or not they differ.",
+        epilog="example:\n  pydebvenv diff dist/myapp_1.3-1_all.deb dist/myapp_1.4-1_all.deb\n\n"
+               + EXIT_CODES)
+    diff.add_argument("old", metavar="OLD.deb", help="the package installed now")
+    diff.add_argument("new", metavar="NEW.deb", help="the package to deploy")
+    diff.add_argument("--json", action="store_true", help="print JSON for tools")
+    _common(diff, top=False)
+
     init = commands.add_parser(
         "init", help="write [tool.pydebvenv] into pyproject.toml", formatter_class=formatter,
         description="Read the project, ask for what is missing (on a terminal), show the "
@@ -217,6 +231,17 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
                          keep=args.keep)
         if reporter.verbosity >= NORMAL:
             sys.stdout.write(format_publish_result(result))
+    elif args.command == "diff":
+        from pydebvenv import diff
+        from pydebvenv.repo import format_diff
+
+        changes = diff(Path(args.old), Path(args.new))
+        if args.json:
+            import json
+
+            sys.stdout.write(json.dumps(changes.to_json(), indent=2) + "\n")
+        else:
+            sys.stdout.write(format_diff(changes))
     else:
         from pydebvenv.scaffold import init
 

@@ -21,7 +21,7 @@ import pydebvenv
 from tests.e2e.chroots import run_in
 from tests.e2e.debtools import deb_field, dpkg_status
 from tests.e2e.gate import need
-from tests.e2e.projects import copy_example, set_version
+from tests.e2e.projects import build_example
 from tests.support.debs import make_deb
 from tests.support.gpgkey import GpgKey, gpg_home
 from tests.support.httpserve import serve
@@ -52,12 +52,8 @@ def hello(offline_pip: Path, tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
 
     def build(target: str, version: str) -> Path:
-        work = tmp_path_factory.mktemp(f"hello-{version}")
-        project = copy_example("hello-cli", work)
-        set_version(project, version)
-        return pydebvenv.build(project, output_dir=work / "dist", target=target, arch="amd64",
-                               wheel_cache=offline_pip, offline=True,
-                               requirements=[project / "requirements.txt"])
+        return build_example("hello-cli", version, tmp_path_factory.mktemp(f"hello-{version}"),
+                             target=target, wheel_cache=offline_pip)
 
     return build
 
