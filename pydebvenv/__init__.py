@@ -3,7 +3,8 @@
     import pydebvenv
     deb = pydebvenv.build("path/to/project", output_dir="dist", target="debian-12", arch="amd64")
 
-The public face: ``build()``, ``fetch()``, ``inspect()`` and the error classes.
+The public face: ``build()``, ``fetch()``, ``inspect()``, ``publish()``, ``diff()`` and the
+error classes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydebvenv.errors import (
     ConfigError,
     FetchError,
     InspectError,
+    PublishError,
     PydebvenvError,
     ResolutionError,
     TargetError,
@@ -23,9 +25,12 @@ from pydebvenv.errors import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from pydebvenv.debfile.reader import DebInfo
+    from pydebvenv.repo.compare import DebDiff
+    from pydebvenv.repo.publishing import PublishResult
     from pydebvenv.wheels.lock import Lock
 
 __version__ = "0.1.0"
@@ -36,14 +41,17 @@ __all__ = [
     "ConfigError",
     "FetchError",
     "InspectError",
+    "PublishError",
     "PydebvenvError",
     "ResolutionError",
     "TargetError",
     "WheelError",
     "__version__",
     "build",
+    "diff",
     "fetch",
     "inspect",
+    "publish",
 ]
 
 
@@ -62,9 +70,29 @@ def fetch(project_dir: str | Path = ".", **options: Any) -> Lock:
 
 
 def inspect(path: str | Path) -> DebInfo:
-    """Read a .deb back and verify it; raises InspectError when it is not sound."""
+    """Read a .deb back and verify it; raises InspectError when it is not sound.
+
+    ``DebInfo.contents`` holds the bundled list(s), ``usr/share/doc/<package>/pylock.toml``
+    (read them with :func:`pydebvenv.debian.bom.read_bundled`).
+    """
     from pathlib import Path as _Path
 
     from pydebvenv.debfile.reader import read_deb
+    from pydebvenv.debian.bom import is_bundled_list
 
-    return read_deb(_Path(path))
+    return read_deb(_Path(path), keep=is_bundled_list)
+
+
+def publish(repo_dir: str | Path, debs: Sequence[str | Path], **options: Any) -> PublishResult:
+    """Add ``debs`` to the signed APT repository in ``repo_dir``; see
+    :func:`pydebvenv.repo.publishing.publish` for the options (suite, component, sign_key, ...)."""
+    from pydebvenv.repo.publishing import publish as _publish
+
+    return _publish(repo_dir, debs, **options)
+
+
+def diff(old: str | Path, new: str | Path) -> DebDiff:
+    """What installing ``new`` over ``old`` changes; see :func:`pydebvenv.repo.compare.diff`."""
+    from pydebvenv.repo.compare import diff as _diff
+
+    return _diff(old, new)

@@ -24,6 +24,7 @@ from pydebvenv.acquire.fetch import fetch_requirements, lock_path_for
 from pydebvenv.debfile.control import Control, MaintainerScripts
 from pydebvenv.debfile.entry import Entry
 from pydebvenv.debfile.writer import resolve_epoch, write_deb
+from pydebvenv.debian.bom import BundledWheel, BundleInputs, bom_entries
 from pydebvenv.debian.docs import DocInputs, doc_entries
 from pydebvenv.debian.extrafiles import extra_file_entries
 from pydebvenv.debian.fields import architecture, control_for, depends, unpackaged_sonames
@@ -40,7 +41,7 @@ from pydebvenv.scratch import scratch_dir
 from pydebvenv.target import Target, get_target, host_facts
 from pydebvenv.venv.bytecode import compile_entries
 from pydebvenv.venv.layout import VenvLayout, venv_entries
-from pydebvenv.wheels.cache import default_wheel_cache, read_wheel_metadata
+from pydebvenv.wheels.cache import CachedWheel, default_wheel_cache, read_wheel_metadata
 from pydebvenv.wheels.lock import read_lock
 from pydebvenv.wheels.resolve import Resolution, resolve
 
@@ -186,6 +187,11 @@ def _lay_out(project: Project, target: Target, resolution: Resolution, layout: V
         license_text=project.license_text, target_name=target.name,
         bundled=[(str(w.name), str(w.version)) for w in wheels], tool_version=__version__,
     ), venv, epoch, has_binary=layout.has_binary)
+    control = _control(project, target, layout)
+    entries += bom_entries(BundleInputs(
+        package=project.package, version=project.version, architecture=control.architecture,
+        target=target, venv=venv, wheels=[_bundled(w) for w in wheels],
+        tool_version=__version__), epoch)
     unknown = unpackaged_sonames(layout.system_sonames)
     if unknown:
         report.info("shared libraries needed but not shipped, left out of Depends: "
@@ -193,7 +199,20 @@ def _lay_out(project: Project, target: Target, resolution: Resolution, layout: V
     scripts = maintainer_scripts(venv, compile_on_install=not opts.compile,
                                  snippets=Snippets(**opts.snippets),
                                  python_version=target.pyver)
-    return _Package(tuple(entries), _control(project, target, layout), scripts)
+    return _Package(tuple(entries), control, scripts)
+
+
+def _bundled(wheel: CachedWheel) -> BundledWheel:
+    """What the bundled list says of one wheel: its file, and the license its METADATA names."""
+    metadata = wheel.metadata()
+    license_name = (metadata.get("License") or "").strip()
+    return BundledWheel(
+        name=str(wheel.name), version=str(wheel.version), filename=wheel.filename,
+        size=wheel.path.stat().st_size, sha256=wheel.sha256,
+        license_expression=(metadata.get("License-Expression") or "").strip() or None,
+        # a License field is often the whole license text: only a one-line name is kept
+        license_name=license_name if license_name and "\n" not in license_name
+        and len(license_name) <= 100 else None)
 
 
 def _control(project: Project, target: Target, layout: VenvLayout) -> Control:

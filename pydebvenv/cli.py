@@ -23,7 +23,7 @@ __all__ = ["main", "make_parser"]
 EXIT_CODES = """\
 exit codes:
   0    success
-  1    the build (or fetch, or inspection) failed
+  1    the build (or fetch, inspection, publish) failed
   2    usage or configuration error (bad flag, pyproject.toml, requirements file, target)
   130  interrupted (Ctrl-C)"""
 
@@ -35,6 +35,10 @@ examples:
   pydebvenv build -o dist                 build ./ into dist/<name>_<version>_<arch>.deb
   pydebvenv build --target ubuntu-24.04 --offline -r requirements.txt path/to/project
   pydebvenv inspect dist/myapp_1.0-1_amd64.deb
+  pydebvenv publish --sign-key ops@example.org /srv/apt dist/myapp_1.0-1_amd64.deb
+                                          add it to the signed APT repository in /srv/apt
+  pydebvenv diff myapp_1.0-1_amd64.deb myapp_1.1-1_amd64.deb
+                                          what deploying 1.1 over 1.0 changes
 """
 
 # The keys `fetch` understands (the rest only matter when the package is written).
@@ -110,13 +114,57 @@ def make_parser() -> argparse.ArgumentParser:
     _common(fetch, top=False)
 
     inspect = commands.add_parser(
-        "inspect", help="verify a .deb and show its control data and files",
+        "inspect", help="verify a .deb and show its control data, files and bundled list",
         formatter_class=formatter,
         epilog="example:\n  pydebvenv inspect dist/myapp_1.0-1_amd64.deb\n\n" + EXIT_CODES)
     inspect.add_argument("path", metavar="DEB", help="the .deb file")
     inspect.add_argument("--scripts", action="store_true",
                          help="print the maintainer scripts in full")
     _common(inspect, top=False)
+
+    publish = commands.add_parser(
+        "publish", help="add .debs to an APT repository and sign it", formatter_class=formatter,
+        description="Create or update a Debian repository in REPO_DIR (pool/ and dists/): "
+                    "verify and copy the packages into the pool, rewrite the Packages "
+                    "indexes and the Release file, sign it with gpg (InRelease, Release.gpg). "
+                    "Earlier versions stay (a rollback installs them) until --keep prunes.",
+        epilog="example:\n  pydebvenv publish --sign-key ops@example.org --keep 5 /srv/apt "
+               "dist/*.deb\n\n" + EXIT_CODES)
+    publish.add_argument("repo_dir", metavar="REPO_DIR", help="the repository's root directory")
+    publish.add_argument("debs", nargs="+", metavar="DEB", help="the .deb files to add")
+    publish.add_argument("--suite", default="stable",
+                         help="the suite (dists/SUITE) to publish into (default: stable)")
+    publish.add_argument("--component", default="main",
+                         help="the component (pool/COMPONENT, dists/SUITE/COMPONENT) "
+                              "(default: main)")
+    publish.add_argument("--sign-key", metavar="KEYID",
+                         help="gpg key that signs the Release file (default: the first secret "
+                              "key in $GNUPGHOME)")
+    publish.add_argument("--unsigned", action="store_true",
+                         help="do not sign (apt refuses unsigned repositories unless the host "
+                              "marks them trusted)")
+    publish.add_argument("--origin", help="the Release file's Origin (kept once set)")
+    publish.add_argument("--label", help="the Release file's Label (kept once set)")
+    publish.add_argument("--codename", help="the Release file's Codename (default: the suite)")
+    publish.add_argument("--arch", dest="architectures", action="append", default=[],
+                         metavar="ARCH",
+                         help="also index Architecture: all packages for ARCH (repeatable; "
+                              "default: the architectures of the packages, else amd64 arm64)")
+    publish.add_argument("--keep", type=int, metavar="N",
+                         help="keep only the N newest versions of each package")
+    _common(publish, top=False)
+
+    diff = commands.add_parser(
+        "diff", help="what installing NEW over OLD changes", formatter_class=formatter,
+        description="Compare two .deb files: control fields, the bundled distributions "
+                    "(upgraded, downgraded, added, removed), files (with sizes), maintainer "
+                    "scripts and conffiles. Exit code 0 whether or not they differ.",
+        epilog="example:\n  pydebvenv diff dist/myapp_1.3-1_all.deb dist/myapp_1.4-1_all.deb\n\n"
+               + EXIT_CODES)
+    diff.add_argument("old", metavar="OLD.deb", help="the package installed now")
+    diff.add_argument("new", metavar="NEW.deb", help="the package to deploy")
+    diff.add_argument("--json", action="store_true", help="print JSON for tools")
+    _common(diff, top=False)
 
     init = commands.add_parser(
         "init", help="write [tool.pydebvenv] into pyproject.toml", formatter_class=formatter,
@@ -166,11 +214,34 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         fetch(Path(args.project_dir), reporter=reporter, lock_path=args.lock_path,
               **_overrides(args, keys))  # type: ignore[arg-type]
     elif args.command == "inspect":
-        from pydebvenv.debfile.reader import read_deb
+        from pydebvenv import inspect
         from pydebvenv.debfile.show import format_deb_info
+        from pydebvenv.debian.bom import format_bundled
 
-        info = read_deb(Path(args.path))
-        sys.stdout.write(format_deb_info(info, full_scripts=args.scripts))
+        info = inspect(Path(args.path))
+        sys.stdout.write(format_deb_info(info, full_scripts=args.scripts)
+                         + format_bundled(info.contents))
+    elif args.command == "publish":
+        from pydebvenv.repo import format_publish_result, publish
+
+        result = publish(Path(args.repo_dir), [Path(deb) for deb in args.debs], suite=args.suite,
+                         component=args.component, sign_key=args.sign_key,
+                         unsigned=args.unsigned, origin=args.origin, label=args.label,
+                         codename=args.codename, architectures=args.architectures,
+                         keep=args.keep)
+        if reporter.verbosity >= NORMAL:
+            sys.stdout.write(format_publish_result(result))
+    elif args.command == "diff":
+        from pydebvenv import diff
+        from pydebvenv.repo import format_diff
+
+        changes = diff(Path(args.old), Path(args.new))
+        if args.json:
+            import json
+
+            sys.stdout.write(json.dumps(changes.to_json(), indent=2) + "\n")
+        else:
+            sys.stdout.write(format_diff(changes))
     else:
         from pydebvenv.scaffold import init
 

@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "FetchError",
     "InspectError",
+    "PublishError",
     "PydebvenvError",
     "ResolutionError",
     "TargetError",
@@ -59,3 +60,7 @@ class FetchError(PydebvenvError):
 
 class BuildError(PydebvenvError):
     """Building the application's own wheel failed, or it cannot work on the target."""
+
+
+class PublishError(PydebvenvError):
+    """Publishing into an APT repository failed: a conflicting file, gpg or its key missing."""

@@ -22,7 +22,8 @@ import re
 import stat
 import tarfile
 import zlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import zstandard
@@ -89,6 +90,7 @@ class DebInfo:
     scripts: dict[str, str]  # preinst/postinst/prerm/postrm/config/triggers -> text
     files: tuple[DebFileEntry, ...]
     md5sums: dict[str, str]  # "usr/bin/x" -> digest, in file order
+    contents: dict[str, bytes] = field(default_factory=dict)  # the files ``keep`` chose
 
 
 def _layout(members: list[ArMember]) -> tuple[ArMember, ArMember, ArMember]:
@@ -139,14 +141,18 @@ _BAD_INPUT = (EOFError, OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError
 
 
 def read_deb(path: Path | str, *, max_ratio: int = DEFAULT_MAX_RATIO,
-             max_size: int = DEFAULT_MAX_SIZE) -> DebInfo:
+             max_size: int = DEFAULT_MAX_SIZE,
+             keep: Callable[[str], bool] | None = None) -> DebInfo:
     """Read and verify the .deb at ``path``; raise InspectError naming the first defect.
 
     Each tar member may decompress to ``min(max_size, max(max_ratio * compressed size,
     RATIO_FLOOR))`` bytes; control.tar additionally to CONTROL_MAX_SIZE.  Memory stays bounded:
-    file contents are hashed as they stream past, only control files are held.
+    file contents are hashed as they stream past, only control files are held, and the files
+    whose path (``usr/share/doc/x/f``) ``keep`` accepts, up to KEEP_MAX_SIZE each, in
+    ``DebInfo.contents``.
     """
     path = Path(path)
+    contents: dict[str, bytes] = {}
     step = "reading the ar container"
     try:
         mode = path.stat().st_mode
@@ -184,7 +190,7 @@ def read_deb(path: Path | str, *, max_ratio: int = DEFAULT_MAX_RATIO,
             limit = member_limit(data_m, max_ratio, max_size)
             stream = open_member(fp, data_m, "data.tar", data_c, limit)
             with open_tar(stream) as tar:
-                files = read_data_tar(tar)
+                files = read_data_tar(tar, keep, contents)
             drain(stream)
             step = "checking md5sums and conffiles"
             cross_check(files, md5sums, conffiles)
@@ -214,4 +220,5 @@ def read_deb(path: Path | str, *, max_ratio: int = DEFAULT_MAX_RATIO,
         scripts=scripts,
         files=tuple(files),
         md5sums=md5sums,
+        contents=contents,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, Literal, Self, cast
 
@@ -18,6 +19,7 @@ from pydebvenv.debfile.streams import CHUNK, Reader
 from pydebvenv.errors import InspectError
 
 __all__ = [
+    "KEEP_MAX_SIZE",
     "MAX_MEMBERS",
     "DebFileEntry",
     "FileKind",
@@ -29,6 +31,8 @@ __all__ = [
 
 #: At most this many data.tar members (each costs a DebFileEntry in memory).
 MAX_MEMBERS = 1_000_000
+#: Files larger than this are never kept in memory by ``read_data_tar(keep=...)``.
+KEEP_MAX_SIZE = 4 << 20
 
 FileKind = Literal["file", "dir", "symlink", "hardlink"]
 
@@ -107,12 +111,15 @@ def _display(rel: str, kind: str) -> str:
     return f"./{rel}/" if kind == "dir" else f"./{rel}"
 
 
-def _md5(tar: tarfile.TarFile, info: tarfile.TarInfo) -> str:
+def _md5(tar: tarfile.TarFile, info: tarfile.TarInfo, kept: list[bytes] | None = None) -> str:
+    """The member's md5; its bytes are appended to ``kept`` when a list is given."""
     stream = tar.extractfile(info)
     assert stream is not None  # a regular file always has content
     digest = hashlib.md5(usedforsecurity=False)
     while chunk := stream.read(CHUNK):
         digest.update(chunk)
+        if kept is not None:
+            kept.append(chunk)
     return digest.hexdigest()
 
 
@@ -140,8 +147,13 @@ def _next(tar: tarfile.TarFile) -> tarfile.TarInfo | None:
     return info
 
 
-def read_data_tar(tar: tarfile.TarFile) -> list[DebFileEntry]:
-    """Every data.tar member in archive order, files hashed; refuses unsafe or odd members."""
+def read_data_tar(tar: tarfile.TarFile, keep: Callable[[str], bool] | None = None,
+                  kept: dict[str, bytes] | None = None) -> list[DebFileEntry]:
+    """Every data.tar member in archive order, files hashed; refuses unsafe or odd members.
+
+    The contents of the files whose relative path (``usr/share/doc/x/f``) ``keep`` accepts
+    and that are at most KEEP_MAX_SIZE bytes are put in ``kept``, read in the same pass.
+    """
     where = "data.tar"
     kinds: dict[str, FileKind] = {}
     digests: dict[str, str] = {}
@@ -170,7 +182,12 @@ def read_data_tar(tar: tarfile.TarFile) -> list[DebFileEntry]:
         size = 0
         if kind == "file":
             size = info.size
-            md5 = _md5(tar, info)
+            wanted = kept is not None and keep is not None and info.size <= KEEP_MAX_SIZE \
+                and keep(rel)
+            chunks: list[bytes] | None = [] if wanted else None
+            md5 = _md5(tar, info, chunks)
+            if kept is not None and chunks is not None:
+                kept[rel] = b"".join(chunks)
             digests[rel] = md5
         elif kind == "symlink":
             if not info.linkname:

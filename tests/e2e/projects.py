@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-__all__ = ["EXAMPLES", "REPO", "copy_example", "set_version"]
+import pydebvenv
+
+__all__ = ["EXAMPLES", "REPO", "build_example", "copy_example", "set_version"]
 
 REPO = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = REPO / "examples"
@@ -30,3 +32,16 @@ def set_version(project: Path, version: str) -> None:
             f'__version__ = "{version}"\n' if ln.startswith("__version__") else ln for ln in lines
         ]
         init.write_text("".join(lines), encoding="utf-8")
+
+
+def build_example(name: str, version: str, work: Path, *, target: str, wheel_cache: Path,
+                  arch: str = "amd64") -> Path:
+    """A copy of examples/<name> at ``version``, built offline from ``wheel_cache`` with its
+    requirements.txt (edit the copy first by calling copy_example yourself)."""
+    project = work / name
+    if not project.exists():
+        project = copy_example(name, work)
+    set_version(project, version)
+    return pydebvenv.build(project, output_dir=work / "dist", target=target, arch=arch,
+                           wheel_cache=wheel_cache, offline=True,
+                           requirements=[project / "requirements.txt"])

@@ -5,6 +5,9 @@ dependencies, optional-dependencies; a console script named after the project), 
 application's own build needs nothing from an index.
 """
 
+import json
+from pathlib import Path
+
 BACKEND = '''\
 import base64, hashlib, pathlib, tomllib, zipfile
 
@@ -42,3 +45,16 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             zf.writestr(zipfile.ZipInfo(path, (2020, 1, 1, 0, 0, 0)), data)
     return filename
 '''
+
+
+def write_project(directory: Path, name: str, version: str, dependencies: list[str], *,
+                  description: str = "a test application") -> Path:
+    """A project in ``directory`` built by the in-tree BACKEND: pyproject.toml and backend.py."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "backend.py").write_text(BACKEND)
+    (directory / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n\n'
+        f'[project]\nname = "{name}"\nversion = "{version}"\ndescription = "{description}"\n'
+        f"dependencies = {json.dumps(dependencies)}\n"
+        'maintainers = [{name = "T", email = "t@example.org"}]\n')
+    return directory
