@@ -20,9 +20,9 @@ import pytest
 import pydebvenv
 from tests.e2e.chroots import run_in
 from tests.e2e.debtools import deb_field, dpkg_status
-from tests.e2e.gate import need
 from tests.e2e.projects import build_example
 from tests.support.debs import make_deb
+from tests.support.gate import need
 from tests.support.gpgkey import GpgKey, gpg_home
 from tests.support.httpserve import serve
 

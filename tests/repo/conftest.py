@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.gate import need
+from tests.support.gate import need
 from tests.support.gpgkey import GpgKey, gpg_home
 
 

@@ -19,9 +19,9 @@ import pydebvenv
 from pydebvenv.cli import main
 from pydebvenv.errors import ConfigError, PublishError
 from pydebvenv.repo import files, publish, publishing
-from tests.e2e.gate import need
 from tests.repo.checks import check_repository, stanzas
 from tests.support.debs import make_deb
+from tests.support.gate import need
 from tests.support.gpgkey import GpgKey, gpg_home
 
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
