@@ -72,7 +72,8 @@ def test_layout_of_a_wheel(app_wheel: Path) -> None:
     assert "usr/share/python/app/bin/legacy" in e
     assert not any("__pycache__" in p or p.endswith(".pyc") for p in e)
     assert not any(".data" in p for p in e)
-    assert inst.scripts == ("my-app", "my-app-gui")
+    # entry points and the wheel's own .data/scripts are all commands in bin/
+    assert inst.scripts == ("legacy", "my-app", "my-app-gui", "shell-tool")
     assert inst.name == "my-app" and inst.version == "1.2"
     info = f"{SITE}/my_app-1.2.dist-info"
     assert read(e[f"{info}/INSTALLER"]) == b"pydebvenv\n"

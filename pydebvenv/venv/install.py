@@ -10,9 +10,12 @@ needs relocating (docs/venv.md, docs/wheels.md).
 
 from __future__ import annotations
 
+import configparser
 import posixpath
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,11 +57,15 @@ class InstalledWheel:
     wheel: str  # the wheel's file name (never its host directory)
     entries: tuple[Entry, ...]
     archive: LazyZip
-    scripts: tuple[str, ...]  # console and gui script names, sorted
+    #: the commands it puts in bin/: console and gui entry points and its own
+    #: ``.data/scripts/`` files, sorted
+    scripts: tuple[str, ...]
     elf_machines: frozenset[str]  # elf.ELF_MACHINES names of the ELF members
     tags: frozenset[Tag]
     needed: frozenset[str] = frozenset()  # DT_NEEDED sonames of the ELF members
     shipped: frozenset[str] = frozenset()  # file names and DT_SONAMEs of the ELF members
+    #: entry point scripts that name extras (``blackd = blackd:main [d]``): script -> extras
+    script_extras: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def has_binary(self) -> bool:
@@ -116,6 +123,7 @@ def install_wheel(
             raise WheelError(f"wheel {label!r} is malformed: {exc}; rebuild it") from exc
         members = verify_members(zf, source, label)
         meta = parse_metadata_file(read_dist_info(source, "METADATA", label))
+        script_extras = _script_extras(source)
         dist_name = str(meta["Name"] or source.distribution)
         destination = EntryDestination(
             scheme_dict=scheme_paths(venv, target, dist_name),
@@ -165,4 +173,32 @@ def install_wheel(
         tags=frozenset(parsed[3]),
         needed=frozenset(needed),
         shipped=frozenset(shipped),
+        script_extras=script_extras,
     )
+
+
+def _script_extras(source: WheelSource) -> dict[str, frozenset[str]]:
+    """The extras each console/gui entry point names, for those that name any.
+
+    The entry points specification keeps ``[extra]`` after the object reference only as a
+    legacy form: installers create the script anyway, but it needs those extras' packages to
+    run, so the package links it into /usr/bin only when the extras are installed.
+    """
+    try:
+        text = source.read_dist_info("entry_points.txt")
+    except (KeyError, InstallerError, ValueError):
+        return {}  # no entry points (installer itself reports a malformed file)
+    parser = configparser.ConfigParser(delimiters="=", interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment, method-assign]
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return {}
+    gated: dict[str, frozenset[str]] = {}
+    for section in ("console_scripts", "gui_scripts"):
+        if parser.has_section(section):
+            for name, value in parser.items(section):
+                extras = EntryPoint(name, value, section).extras
+                if extras:
+                    gated[name] = frozenset(canonicalize_name(e) for e in extras)
+    return gated

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -42,12 +42,16 @@ class VenvLayout:
     """
 
     entries: tuple[Entry, ...]
-    scripts: dict[str, tuple[str, ...]]  # canonical dist name -> console/gui script names
+    scripts: dict[str, tuple[str, ...]]  # canonical dist name -> its commands in bin/
     has_binary: bool  # any ELF member
     platform_tags: frozenset[str]  # platform tags of the non-pure wheels installed
     needed: frozenset[str] = frozenset()  # DT_NEEDED sonames of every ELF file in the venv
     shipped: frozenset[str] = frozenset()  # file names / DT_SONAMEs of the venv's ELF files
     archives: tuple[LazyZip, ...] = ()  # the wheels the entries read from
+    #: canonical dist name -> the paths (entry paths, no leading "/") its wheel installed
+    files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: script -> the extras its entry point names (only scripts that name some)
+    script_extras: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def close(self) -> None:
         """Close every wheel the entries read from; reading an entry afterwards fails."""
@@ -173,6 +177,8 @@ def venv_entries(
     needed: set[str] = set()
     shipped: set[str] = set()
     archives: list[LazyZip] = []
+    files: dict[str, tuple[str, ...]] = {}
+    script_extras: dict[str, frozenset[str]] = {}
     try:
         for item in sorted(wheels, key=lambda w: _path_of(w).name):
             wheel = _path_of(item)
@@ -182,6 +188,8 @@ def venv_entries(
             _check_new(installed, scripts, owner)
             entries.extend(installed.entries)
             scripts[installed.name] = installed.scripts
+            files[installed.name] = tuple(entry.path for entry in installed.entries)
+            script_extras.update(installed.script_extras)
             has_binary = has_binary or installed.has_binary
             platforms |= installed.platform_tags
             needed |= installed.needed
@@ -197,6 +205,8 @@ def venv_entries(
         needed=frozenset(needed),
         shipped=frozenset(shipped),
         archives=tuple(archives),
+        files=dict(sorted(files.items())),
+        script_extras=dict(sorted(script_extras.items())),
     )
 
 
