@@ -2,17 +2,24 @@
 
 Any backend works (setuptools, hatchling, flit-core, pdm-backend, poetry-core): the
 `build` package runs it in an isolated environment.  Offline, that environment's
-build requirements come from the wheel cache only (``fetch`` puts them there).
+build requirements come from the wheel cache only (``fetch`` puts them there).  A project
+without [build-system] gets PEP 517's fallback, the setuptools legacy backend
+(``setuptools.build_meta:__legacy__``), which ``build`` chooses itself.
+
+The backend runs on a copy of the project, never in the project: setuptools writes
+``build/`` and ``*.egg-info/`` into the tree it builds, other backends their own caches,
+and a build must leave the project as it found it (docs/appwheel.md).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +32,7 @@ __all__ = [
     "AppWheel",
     "build_app_wheel",
     "check_app_wheel_fits",
+    "copy_source_tree",
 ]
 
 
@@ -42,11 +50,14 @@ def build_app_wheel(
     offline: bool,
     source_date_epoch: int,
     environ: Mapping[str, str] | None = None,
+    exclude: Sequence[Path] = (),
 ) -> AppWheel:
     """Build the project's wheel into ``out_dir`` with ``python -m build --wheel``.
 
-    The front end runs as a subprocess so the backend's output and failures stay out
-    of this process; its most telling line becomes the error message.
+    The backend builds a copy of the project made in ``out_dir`` (copy_source_tree;
+    ``exclude`` names more directories to leave out, such as the output directory when it
+    is inside the project).  The front end runs as a subprocess so the backend's output
+    and failures stay out of this process; its most telling line becomes the error message.
     """
     env = dict(os.environ if environ is None else environ)
     # Reproducible: backends that honour SOURCE_DATE_EPOCH stamp the zip with it.
@@ -65,7 +76,11 @@ def build_app_wheel(
     # (scratch.scratch_dir), so it never turns a built wheel into a failure.
     with tempfile.TemporaryDirectory(prefix="pydebvenv-appwheel-", dir=out_dir,
                                      ignore_cleanup_errors=True) as tmp:
-        cmd = [sys.executable, "-m", "build", "--wheel", "--outdir", tmp, project]
+        source = Path(tmp) / "source"
+        copy_source_tree(Path(project_dir), source, exclude=(Path(out_dir), *exclude))
+        built_dir = Path(tmp) / "wheel"
+        cmd = [sys.executable, "-m", "build", "--wheel", "--outdir", str(built_dir),
+               str(source)]
         proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, check=False)
         if proc.returncode != 0:
@@ -76,7 +91,7 @@ def build_app_wheel(
                 + ("; run `pydebvenv fetch` first so the build backend is in the wheel cache"
                    if missing and offline else "")
             )
-        built = sorted(Path(tmp).glob("*.whl"))
+        built = sorted(built_dir.glob("*.whl"))
         if len(built) != 1:
             raise BuildError(f"the build backend of {project!r} made {len(built)} wheels, "
                              "expected one")
@@ -84,6 +99,60 @@ def build_app_wheel(
         os.replace(built[0], final)
     _, _, _, tags = parse_wheel_filename(final.name)
     return AppWheel(final, all(t.platform == "any" for t in tags))
+
+
+# Cache Directory Tagging Specification: a directory holding a CACHEDIR.TAG file that starts
+# with this line is a cache that copying and archiving tools may leave out (mypy, pytest,
+# ruff and pip write one into their caches).
+_CACHEDIR_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
+
+
+def copy_source_tree(project: Path, dest: Path, *, exclude: Sequence[Path] = ()) -> None:
+    """Copy the project tree to ``dest`` for the backend to build there.
+
+    Everything is copied (version-control data too: setuptools-scm and hatch-vcs read the
+    version from it) except what no backend builds from: ``__pycache__`` (PEP 3147),
+    virtual environments (a ``pyvenv.cfg``, PEP 405), tagged cache directories, and
+    ``exclude``.  Symbolic links are kept; one that leaves the project (a readme shared in a
+    monorepo, ``../README.md``) is made absolute so it still names the same file.  Modes
+    and times are kept (``shutil.copy2``).
+    """
+    root = project.resolve()
+    skip = {Path(p).resolve() for p in exclude}
+    skip.discard(root)  # "-o ." names the project itself: only its temporary directory goes
+    dest.mkdir(parents=True)
+    pending = [(root, dest)]
+    while pending:
+        src_dir, dst_dir = pending.pop()
+        with os.scandir(src_dir) as listing:
+            items = sorted(listing, key=lambda e: e.name)
+        for item in items:
+            src, dst = Path(item.path), dst_dir / item.name
+            if item.is_symlink():
+                link = os.readlink(src)
+                target = (src.parent / link).resolve()
+                outside = not os.path.isabs(link) and not target.is_relative_to(root)
+                os.symlink(str(target) if outside else link, dst)
+            elif item.is_dir():
+                if item.name == "__pycache__" or src.resolve() in skip or _not_source(src):
+                    continue
+                dst.mkdir()
+                pending.append((src, dst))
+            elif item.is_file():
+                shutil.copy2(src, dst)
+            # sockets, fifos and devices are not source: left out
+
+
+def _not_source(directory: Path) -> bool:
+    """A virtual environment or a tagged cache directory."""
+    if (directory / "pyvenv.cfg").is_file():
+        return True
+    tag = directory / "CACHEDIR.TAG"
+    try:
+        with tag.open("rb") as stream:
+            return stream.read(len(_CACHEDIR_SIGNATURE)) == _CACHEDIR_SIGNATURE
+    except OSError:
+        return False
 
 
 def check_app_wheel_fits(wheel: AppWheel, target: Target, host: HostFacts) -> None:

@@ -1,9 +1,11 @@
 """End to end: the application's own wheel builds offline with each common PEP 517 backend.
 
 The same tiny application (a console script using click) is written with setuptools,
-hatchling, flit-core, pdm-backend and poetry-core as its build backend, built with
+hatchling, flit-core, pdm-backend and poetry-core as its build backend, and without any
+[build-system] (PEP 517's fallback: the setuptools legacy backend), built with
 `pydebvenv.build(..., offline=True)` from the e2e wheel cache (which holds the host wheels
 of these backends, see wheelcache.BACKEND), and installed with dpkg into one debian-12 chroot.
+Every build leaves the project byte for byte as it was.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import pytest
 from tests.e2e.chroots import cached_chroot, chroot_copy, run_in
 from tests.e2e.debtools import deb_field, dpkg_install, fsys_members
 from tests.e2e.wheelcache import use_only_the_cache
+from tests.support.tree import snapshot
+
+Tree = dict[str, tuple[str, int, bytes | str]]
 
 pytestmark = pytest.mark.e2e
 
@@ -33,6 +38,8 @@ BUILD_SYSTEMS: dict[str, str] = {
     "flit-core": 'requires = ["flit_core>=3.12,<4"]\nbuild-backend = "flit_core.buildapi"\n',
     "pdm-backend": 'requires = ["pdm-backend"]\nbuild-backend = "pdm.backend"\n',
     "poetry-core": 'requires = ["poetry-core>=2"]\nbuild-backend = "poetry.core.masonry.api"\n',
+    # no [build-system] table: `build` uses setuptools.build_meta:__legacy__ (PEP 517)
+    "setuptools-legacy": "",
 }
 BACKENDS = sorted(BUILD_SYSTEMS)
 
@@ -65,10 +72,10 @@ def write_project(
     package = project / "src" / module
     package.mkdir(parents=True)
     version_line = f'version = "{version}"' if version is not None else 'dynamic = ["version"]'
+    system = BUILD_SYSTEMS[backend]
     (project / "pyproject.toml").write_text(
-        "[build-system]\n"
-        f"{BUILD_SYSTEMS[backend]}\n"
-        "[project]\n"
+        (f"[build-system]\n{system}\n" if system else "")
+        + "[project]\n"
         f'name = "{dist}"\n'
         f"{version_line}\n"
         f'description = "Say hello from an application built with {backend}"\n'
@@ -111,14 +118,33 @@ def build_offline(project: Path, cache: Path, out: Path) -> Path:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def backend_deb(
+def backend_build(
     request: pytest.FixtureRequest, offline_env: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[str, Path]:
-    """(backend, the .deb of `hello-<backend>`), built once per backend."""
+) -> tuple[str, Path, Path, Tree]:
+    """(backend, the .deb of `hello-<backend>`, its project, the project's tree before the
+    build), built once per backend, into a `dist/` inside the project (`-o dist` run there)."""
     backend: str = request.param
     work = tmp_path_factory.mktemp(f"backend-{backend}")
     project = write_project(work, backend)
-    return backend, build_offline(project, offline_env, work / "dist")
+    before = snapshot(project)
+    return backend, build_offline(project, offline_env, project / "dist"), project, before
+
+
+@pytest.fixture(scope="module")
+def backend_deb(backend_build: tuple[str, Path, Path, Tree]) -> tuple[str, Path]:
+    """(backend, the .deb of `hello-<backend>`)."""
+    return backend_build[0], backend_build[1]
+
+
+def test_the_build_leaves_the_project_as_it_was(
+    backend_build: tuple[str, Path, Path, Tree],
+) -> None:
+    """No build/, *.egg-info/ or backend cache: the backend built a copy of the project."""
+    _backend, deb, project, before = backend_build
+    after = snapshot(project)
+    # only the output the build was asked for: dist/ and the package in it
+    assert {p: v for p, v in after.items() if not p.startswith("dist")} == before
+    assert sorted(p for p in after if p.startswith("dist")) == ["dist", f"dist/{deb.name}"]
 
 
 @pytest.fixture(scope="module")
