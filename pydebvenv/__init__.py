@@ -2,6 +2,7 @@
 
     import pydebvenv
     deb = pydebvenv.build("path/to/project", output_dir="dist", target="debian-12", arch="amd64")
+    deb = pydebvenv.build(from_=["httpie==3.2.4"], output_dir="dist", target="debian-12")
 
 The public face: ``build()``, ``fetch()``, ``inspect()``, ``publish()``, ``diff()`` and the
 error classes.
@@ -55,14 +56,15 @@ __all__ = [
 ]
 
 
-def build(project_dir: str | Path = ".", **options: Any) -> Path:
-    """Build the project's .deb; see :func:`pydebvenv.builder.build` for the options."""
+def build(project_dir: str | Path | None = None, **options: Any) -> Path:
+    """Build the project's .deb (``from_=[...]``: a published distribution's); see
+    :func:`pydebvenv.builder.build` for the options."""
     from pydebvenv.builder import build as _build
 
     return _build(project_dir, **options)
 
 
-def fetch(project_dir: str | Path = ".", **options: Any) -> Lock:
+def fetch(project_dir: str | Path | None = None, **options: Any) -> Lock:
     """Fill the wheel cache for the target; see :func:`pydebvenv.acquire.fetch.fetch`."""
     from pydebvenv.acquire.fetch import fetch as _fetch
 

@@ -9,7 +9,9 @@ debfile/ writes the archive.
 
 from __future__ import annotations
 
+import email.message
 import os
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,22 +22,34 @@ from packaging.utils import canonicalize_name
 
 from pydebvenv import __version__
 from pydebvenv.acquire.appwheel import build_app_wheel, check_app_wheel_fits
-from pydebvenv.acquire.fetch import fetch_requirements, lock_path_for
+from pydebvenv.acquire.fetch import fetch_requirements, from_lock_path, lock_path_for
 from pydebvenv.debfile.control import Control, MaintainerScripts
 from pydebvenv.debfile.entry import Entry
 from pydebvenv.debfile.writer import resolve_epoch, write_deb
 from pydebvenv.debian.bom import BundledWheel, BundleInputs, bom_entries
-from pydebvenv.debian.docs import DocInputs, doc_entries
+from pydebvenv.debian.description import bundle_description
+from pydebvenv.debian.docs import Distribution, DocInputs, doc_entries
 from pydebvenv.debian.extrafiles import extra_file_entries
 from pydebvenv.debian.fields import architecture, control_for, depends, unpackaged_sonames
-from pydebvenv.debian.links import bin_symlinks, exposed_commands
+from pydebvenv.debian.links import (
+    bin_symlinks,
+    by_distribution,
+    default_commands,
+    exposed_commands,
+)
 from pydebvenv.debian.maintscripts import Snippets, maintainer_scripts
-from pydebvenv.errors import ResolutionError
-from pydebvenv.project.config import Config, Options, load_config
+from pydebvenv.errors import ConfigError, ResolutionError
+from pydebvenv.project.config import Config, Options, from_config, load_config
+from pydebvenv.project.metadata import authors, declared_license
 from pydebvenv.project.model import Project, project_from_config
 from pydebvenv.project.pylock import specs_from_pylock
 from pydebvenv.project.requirements import RequirementSpec, requirement_specs
-from pydebvenv.project.sources import Inputs, read_inputs, requirement_source
+from pydebvenv.project.sources import (
+    Inputs,
+    from_requirements,
+    read_inputs,
+    requirement_source,
+)
 from pydebvenv.report import Reporter
 from pydebvenv.scratch import scratch_dir
 from pydebvenv.target import Target, get_target, host_facts
@@ -44,6 +58,7 @@ from pydebvenv.venv.layout import VenvLayout, venv_entries
 from pydebvenv.wheels.cache import CachedWheel, default_wheel_cache, read_wheel_metadata
 from pydebvenv.wheels.lock import read_lock
 from pydebvenv.wheels.resolve import Resolution, resolve
+from pydebvenv.wheels.select import Selector
 
 __all__ = ["build"]
 
@@ -58,21 +73,32 @@ class _Package:
 
 
 def build(
-    project_dir: str | os.PathLike[str] = ".",
+    project_dir: str | os.PathLike[str] | None = None,
     *,
+    from_: str | Sequence[str] | None = None,
     output_dir: str | os.PathLike[str] = "dist",
     reporter: Reporter | None = None,
     **options: Any,
 ) -> Path:
-    """Build ``project_dir`` into a .deb in ``output_dir`` and return its path.
+    """Build ``project_dir`` (default ``.``) into a .deb in ``output_dir``; return its path.
 
-    Keyword arguments mirror the ``[tool.pydebvenv]`` keys (``target``, ``arch``,
-    ``wheel_cache``, ``offline``, ``requirements`` — a list of requirement-file
-    paths, like ``-r`` — ``compression``, ``revision``, ``depends``, ...) and take
-    precedence over the project's configuration.
+    ``from_`` (``--from``) builds published distributions instead, without a project
+    directory: the first requirement names the application (its metadata gives the
+    package's), the others join it in the venv.  Keyword arguments mirror the
+    ``[tool.pydebvenv]`` keys (``target``, ``arch``, ``wheel_cache``, ``offline``,
+    ``requirements`` — a list of requirement-file paths, like ``-r`` — ``compression``,
+    ``revision``, ``depends``, ...) and take precedence over the project's configuration.
     """
     report = reporter or Reporter.silent()
-    config = load_config(Path(project_dir).resolve(), options)  # pyproject.toml, read once
+    if from_:
+        if project_dir is not None:
+            raise ConfigError("give a project directory or --from requirements, not both: "
+                              "--from builds a published distribution without a project")
+        config = from_config(from_, options)
+    else:
+        # pyproject.toml, read once
+        config = load_config(Path(project_dir if project_dir is not None else ".").resolve(),
+                             options)
     opts = config.options
     host = host_facts()
     target = get_target(opts.target, opts.arch, host)
@@ -89,20 +115,32 @@ def build(
     # directory is removed: the layout (the wheels its entries read) is closed first.
     with ExitStack() as stack:
         scratch = stack.enter_context(scratch_dir(report.warning))
-        with report.phase("build the app's wheel"):
-            app = build_app_wheel(config.root, scratch, wheel_cache=cache,
-                                  offline=opts.offline, source_date_epoch=epoch)
-            check_app_wheel_fits(app, target, host)
-        # the wheel's METADATA is the only source of a dynamic version
-        project = project_from_config(config, wheel_metadata=read_wheel_metadata(app.path))
-        with report.phase("resolve"):
-            resolution = _resolve(config, project, target, cache, app.path, report)
+        if config.from_:
+            # no wheel to build: the application is the first requirement's distribution
+            with report.phase("resolve"):
+                resolution = _resolve(config, None, target, cache, None, report)
+            app_meta = _first_wheel(config, resolution).metadata()
+            project = project_from_config(config, wheel_metadata=app_meta)
+        else:
+            with report.phase("build the app's wheel"):
+                # out: the output directory may be inside the project; it is not source
+                app = build_app_wheel(config.root, scratch, wheel_cache=cache,
+                                      offline=opts.offline, source_date_epoch=epoch,
+                                      exclude=(out,))
+                check_app_wheel_fits(app, target, host)
+            # the wheel's METADATA is the only source of a dynamic version
+            app_meta = read_wheel_metadata(app.path)
+            project = project_from_config(config, wheel_metadata=app_meta)
+            with report.phase("resolve"):
+                resolution = _resolve(config, project.dist_name, target, cache, app.path,
+                                      report)
         with report.phase("lay out"):
             # pip, setuptools and wheel are only here when something requires them (or
             # include_pip asked for pip): the venv is never seeded with installer tools.
             layout = stack.enter_context(venv_entries(project.venv, target, resolution.wheels,
                                                       prompt=project.package))
-            package = _lay_out(project, target, resolution, layout, epoch, report)
+            package = _lay_out(project, app_meta, _app_extras(config), target, resolution,
+                               layout, epoch, report)
         with report.phase("write"):
             deb = write_deb(package.control, package.entries, out,
                             compression=opts.compression or target.default_compression,
@@ -118,56 +156,79 @@ def _defaults_note(opts: Options) -> str:
         if chosen else ""
 
 
-def _resolve(config: Config, project: Project, target: Target, cache: Path, app_wheel: Path,
-             report: Reporter) -> Resolution:
+def _app_extras(config: Config) -> tuple[str, ...]:
+    """The extras of the application: ``extras``, and those a --from requirement names."""
+    if config.from_:
+        return tuple(sorted(from_requirements(config)[0].requirement.extras))
+    return config.options.extras
+
+
+def _first_wheel(config: Config, resolution: Resolution) -> CachedWheel:
+    """The wheel of the first --from requirement: the application of a --from build."""
+    name = canonicalize_name(from_requirements(config)[0].requirement.name)
+    for wheel in resolution.wheels:
+        if wheel.name == name:
+            return wheel
+    raise ResolutionError(f"--from {config.from_[0]!r} does not apply to this target (its "
+                          "marker is false): nothing names the package")
+
+
+def _resolve(config: Config, dist_name: str | None, target: Target, cache: Path,
+             app_wheel: Path | None, report: Reporter) -> Resolution:
     """The wheels for the venv: from the cache, fetching what is missing unless offline."""
-    inputs, described = _inputs(config, project, target)
+    inputs, described = _inputs(config, dist_name, target, cache)
     report.info(f"requirements: {described}")
     specs = specs_from_pylock(inputs.pylock) if inputs.pylock is not None \
         else inputs.requirements
+    local = [app_wheel] if app_wheel is not None else []
     try:
-        return resolve(specs, cache, target, local_wheels=[app_wheel],
+        return resolve(specs, cache, target, local_wheels=local,
                        constraints=inputs.constraints)
     except ResolutionError:
-        if project.options.offline:
+        if config.options.offline:
             raise  # it names every missing wheel and the tags tried, at once
     report.info(f"fetching the missing wheels for {target.name}")
-    fetch_requirements(inputs, target=target, cache=cache, local_wheels=[app_wheel],
+    fetch_requirements(inputs, target=target, cache=cache, local_wheels=local,
                        reporter=report)
-    return resolve(specs, cache, target, local_wheels=[app_wheel],
+    return resolve(specs, cache, target, local_wheels=local,
                    constraints=inputs.constraints)
 
 
-def _inputs(config: Config, project: Project, target: Target) -> tuple[Inputs, str]:
+def _inputs(config: Config, dist_name: str | None, target: Target,
+            cache: Path) -> tuple[Inputs, str]:
     """What to install, and a line saying where it came from.
 
     With --offline, the lock ``fetch`` wrote for this target wins: it pins every file by
     hash.  Otherwise project/sources.py's order; its ``dependencies`` are the application's
     own Requires-Dist, followed from its wheel.  The application's extras and pip (with
-    include_pip) come on top.
+    include_pip) come on top (a --from build carries its extras on its first requirement).
     """
-    opts = project.options
-    wanted = [f"{project.dist_name}[{','.join(opts.extras)}]"] if opts.extras else []
+    opts = config.options
+    wanted = [f"{dist_name}[{','.join(opts.extras)}]"] if opts.extras and dist_name else []
     wanted += ["pip"] if opts.include_pip else []
     extra = requirement_specs(wanted, "tool.pydebvenv")
-    lock_file = lock_path_for(project.root, target)
     source = requirement_source(config)
     inputs = read_inputs(config, source)
+    lock_file = from_lock_path(config, cache, target) if config.from_ \
+        else lock_path_for(config.root, target)
     if opts.offline and lock_file.is_file():
         pins = tuple(
             RequirementSpec(Requirement(f"{w.name}=={w.version}"),
                             frozenset({f"sha256:{w.sha256}"}), lock_file.name)
             for w in read_lock(lock_file).wheels
         )
-        return replace(inputs, requirements=pins + extra, constraints=(), pylock=None), \
-            f"lock {lock_file}"
+        # a --from build keeps its requirements beside the pins: the first names the package
+        asked = from_requirements(config) if config.from_ else ()
+        return replace(inputs, requirements=pins + asked + extra, constraints=(),
+                       pylock=None), f"lock {lock_file}"
     if inputs.pylock is not None:
         return inputs, str(source)
     return replace(inputs, requirements=inputs.requirements + extra), str(source)
 
 
-def _lay_out(project: Project, target: Target, resolution: Resolution, layout: VenvLayout,
-             epoch: int, report: Reporter) -> _Package:
+def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequence[str],
+             target: Target, resolution: Resolution, layout: VenvLayout, epoch: int,
+             report: Reporter) -> _Package:
     """The venv and everything Debian wants beside it, as entries, control and scripts."""
     opts = project.options
     venv = project.venv
@@ -176,17 +237,17 @@ def _lay_out(project: Project, target: Target, resolution: Resolution, layout: V
     if opts.compile:
         # hash-based pycs made here, only when this host runs the target's Python X.Y
         entries = list(compile_entries(venv, target, entries))
-    own = layout.scripts.get(canonicalize_name(project.dist_name), ())
-    entries += bin_symlinks(venv, exposed_commands(opts.scripts, own, layout.scripts))
+    commands = _commands(project, app_meta, app_extras, target, layout, report)
+    entries += bin_symlinks(venv, commands)
     for spec in opts.files:
         entries += extra_file_entries(spec, project.root)
-    entries += doc_entries(DocInputs(
-        package=project.package, version=project.version, dist_name=project.dist_name,
-        maintainer=project.maintainer, upstream_contact=project.maintainer,
-        homepage=project.homepage, license_expression=project.license_expression,
-        license_text=project.license_text, target_name=target.name,
-        bundled=[(str(w.name), str(w.version)) for w in wheels], tool_version=__version__,
-    ), venv, epoch, has_binary=layout.has_binary)
+    app = canonicalize_name(project.dist_name)
+    others = [w for w in wheels if w.name != app]
+    if not project.extended_description:
+        project = replace(project, extended_description=bundle_description(
+            project.dist_name, project.upstream_version, [str(w.name) for w in others],
+            venv, target.interpreter_package, commands))
+    entries += _docs(project, target, layout, others, entries, epoch)
     control = _control(project, target, layout)
     entries += bom_entries(BundleInputs(
         package=project.package, version=project.version, architecture=control.architecture,
@@ -213,6 +274,71 @@ def _bundled(wheel: CachedWheel) -> BundledWheel:
         # a License field is often the whole license text: only a one-line name is kept
         license_name=license_name if license_name and "\n" not in license_name
         and len(license_name) <= 100 else None)
+
+
+def _docs(project: Project, target: Target, layout: VenvLayout, others: Sequence[CachedWheel],
+          entries: Sequence[Entry], epoch: int) -> list[Entry]:
+    """copyright (the application's license, then a stanza per bundled distribution),
+    changelog and lintian overrides."""
+    owned = {path for paths in layout.files.values() for path in paths}
+    app = canonicalize_name(project.dist_name)
+    return doc_entries(DocInputs(
+        package=project.package, version=project.version, dist_name=project.dist_name,
+        maintainer=project.maintainer, upstream_contact=project.maintainer,
+        homepage=project.homepage, license=project.license, target_name=target.name,
+        bundled=[_distribution(w, layout) for w in others], tool_version=__version__,
+        app_files=layout.files.get(app, ()), upstream_version=project.upstream_version,
+        # the rest of the package (skeleton, links, extra files) belongs to "Files: *"; pycs
+        # made by --compile sit in their distribution's directories and go with them
+        other_files=tuple(e.path for e in entries
+                          if e.path not in owned and "/__pycache__/" not in e.path),
+    ), project.venv, epoch, has_binary=layout.has_binary)
+
+
+def _commands(project: Project, app_meta: email.message.Message, app_extras: Sequence[str],
+              target: Target, layout: VenvLayout, report: Reporter) -> tuple[str, ...]:
+    """The commands linked into /usr/bin, and what the build says about them."""
+    wanted = project.options.scripts
+    chosen = default_commands(project.dist_name, app_extras, layout,
+                              _direct_dependencies(app_meta, target, app_extras))
+    commands = exposed_commands(wanted, chosen.names, layout.scripts)
+    if commands:
+        if wanted is not None:
+            whose = "the scripts option"
+        elif chosen.wrapper:
+            whose = (f"the console scripts of its dependencies {', '.join(chosen.sources)}: "
+                     "it has no code of its own")
+        else:
+            whose = f"the console scripts of {', '.join(chosen.sources)}"
+        report.info(f"/usr/bin: {', '.join(commands)} ({whose})")
+    else:  # a package that only carries a library, or an empty scripts list
+        why = "scripts is empty" if wanted is not None else \
+            f"{project.dist_name} has no console scripts"
+        report.info(f"note: nothing is linked into /usr/bin ({why}); the commands in the venv "
+                    f"are: {by_distribution(layout.scripts)}; choose some with scripts = "
+                    "[...] in [tool.pydebvenv] (or --script)")
+    return commands
+
+
+def _direct_dependencies(meta: email.message.Message, target: Target,
+                         extras: Sequence[str]) -> list[tuple[str, frozenset[str]]]:
+    """The application's Requires-Dist that hold on the target (with its extras chosen):
+    each dependency's name and the extras it asks of it, in the order listed."""
+    selector = Selector(target)
+    out = []
+    for text in meta.get_all("Requires-Dist") or []:
+        requirement = Requirement(str(text))
+        if any(selector.applies(requirement, extra) for extra in ("", *extras)):
+            out.append((requirement.name, frozenset(requirement.extras)))
+    return out
+
+
+def _distribution(wheel: CachedWheel, layout: VenvLayout) -> Distribution:
+    """A bundled distribution as the copyright file states it, from its METADATA."""
+    meta = wheel.metadata()
+    return Distribution(name=str(meta.get("Name") or wheel.name), version=str(wheel.version),
+                        authors=authors(meta), license=declared_license(meta),
+                        files=layout.files.get(wheel.name, ()))
 
 
 def _control(project: Project, target: Target, layout: VenvLayout) -> Control:

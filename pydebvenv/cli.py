@@ -34,6 +34,8 @@ examples:
                                           download the wheels a Debian 12 arm64 venv needs
   pydebvenv build -o dist                 build ./ into dist/<name>_<version>_<arch>.deb
   pydebvenv build --target ubuntu-24.04 --offline -r requirements.txt path/to/project
+  pydebvenv build --from httpie==3.2.4 --target debian-12 -o dist
+                                          package a published tool, no project needed
   pydebvenv inspect dist/myapp_1.0-1_amd64.deb
   pydebvenv publish --sign-key ops@example.org /srv/apt dist/myapp_1.0-1_amd64.deb
                                           add it to the signed APT repository in /srv/apt
@@ -61,6 +63,13 @@ def _add_key(parser: argparse.ArgumentParser, key: Key) -> None:
         parser.add_argument(*names, dest=key.attr, metavar=key.attr.upper(), help=help_text)
 
 
+def _add_from(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="from_", action="append", metavar="REQUIREMENT",
+                        help="a published distribution to package instead of a project "
+                             "(PEP 508: 'httpie', 'black[d]==24.10.0'); repeatable, the first "
+                             "names the package")
+
+
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     default: Any = 0 if top else argparse.SUPPRESS
     parser.add_argument("-v", "--verbose", action="count", default=default,
@@ -85,11 +94,14 @@ def make_parser() -> argparse.ArgumentParser:
     build = commands.add_parser(
         "build", help="build the project's .deb", formatter_class=formatter,
         description="Build PROJECT_DIR's application into a .deb. Flags override "
-                    "[tool.pydebvenv], which overrides [project].",
-        epilog="example:\n  pydebvenv build --target debian-12 --arch amd64 -o dist .\n\n"
+                    "[tool.pydebvenv], which overrides [project]. With --from, build a "
+                    "published distribution instead: its metadata describes the package.",
+        epilog="examples:\n  pydebvenv build --target debian-12 --arch amd64 -o dist .\n"
+               "  pydebvenv build --from 'black[d]' --target debian-13 -o dist\n\n"
                + EXIT_CODES)
-    build.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR",
+    build.add_argument("project_dir", nargs="?", default=None, metavar="PROJECT_DIR",
                        help="directory holding pyproject.toml (default: .)")
+    _add_from(build)
     build.add_argument("-o", "--output-dir", default="dist",
                        help="where the .deb is written (default: dist)")
     for key in KEYS:
@@ -104,10 +116,12 @@ def make_parser() -> argparse.ArgumentParser:
                     "tags and markers) and write a lock file.",
         epilog="example:\n  pydebvenv fetch --target debian-12 --arch arm64 -r "
                "requirements.txt\n\n" + EXIT_CODES)
-    fetch.add_argument("project_dir", nargs="?", default=".", metavar="PROJECT_DIR",
+    fetch.add_argument("project_dir", nargs="?", default=None, metavar="PROJECT_DIR",
                        help="directory holding pyproject.toml (default: .)")
+    _add_from(fetch)
     fetch.add_argument("--lock", dest="lock_path", metavar="PATH",
-                       help="where the lock file is written (default: next to the project)")
+                       help="where the lock file is written (default: next to the project; "
+                            "with --from: in the wheel cache, where build --offline finds it)")
     for key in KEYS:
         if key.flag and key.toml in _FETCH_KEYS:
             _add_key(fetch, key)
@@ -205,13 +219,15 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.command == "build":
         from pydebvenv.builder import build
 
-        build(Path(args.project_dir), output_dir=Path(args.output_dir), reporter=reporter,
+        project = Path(args.project_dir) if args.project_dir is not None else None
+        build(project, from_=args.from_, output_dir=Path(args.output_dir), reporter=reporter,
               **_overrides(args, [k for k in KEYS if k.flag]))
     elif args.command == "fetch":
         from pydebvenv.acquire.fetch import fetch
 
         keys = [k for k in KEYS if k.flag and k.toml in _FETCH_KEYS]
-        fetch(Path(args.project_dir), reporter=reporter, lock_path=args.lock_path,
+        project = Path(args.project_dir) if args.project_dir is not None else None
+        fetch(project, from_=args.from_, reporter=reporter, lock_path=args.lock_path,
               **_overrides(args, keys))  # type: ignore[arg-type]
     elif args.command == "inspect":
         from pydebvenv import inspect

@@ -25,6 +25,7 @@ from pydebvenv.debian.fields import control_for
 from pydebvenv.errors import ConfigError, PydebvenvError
 from pydebvenv.project.config import Config, options_from_data, read_pyproject
 from pydebvenv.project.metadata import find_maintainer
+from pydebvenv.project.metadata import person as person_field
 from pydebvenv.project.model import Project, project_from_config
 from pydebvenv.project.versions import debian_package_name
 from pydebvenv.target import get_target
@@ -124,7 +125,7 @@ def _maintainer(project: Mapping[str, object], path: Path, given: str | None,
         if not person or "@" not in address:
             raise ConfigError(f"--maintainer {given!r} must be 'Name <email>', such as "
                               "'Jane Doe <jane@example.org>'")
-        return email.utils.formataddr((person, address))
+        return person_field(person, address)
     try:
         find_maintainer(project, None, path)
         return None  # [project] has one: nothing to write
@@ -138,7 +139,7 @@ def _maintainer(project: Mapping[str, object], path: Path, given: str | None,
     address = ""
     while "@" not in address or " " in address:
         address = ask("Maintainer email: ").strip()
-    return email.utils.formataddr((person, address))
+    return person_field(person, address)
 
 
 def _summary(project: Mapping[str, object], given: str | None, ask: Ask | None) -> str | None:

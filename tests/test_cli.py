@@ -53,7 +53,7 @@ def test_help_lists_commands_examples_and_exit_codes() -> None:
     for key in KEYS:
         if key.flag:
             assert key.flag.split("/")[-1] in build, key.flag
-    assert "example:" in build
+    assert "examples:" in build and "--from" in build
 
 
 def test_version() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import gzip
 import io
 import posixpath
@@ -10,9 +11,16 @@ import pytest
 from debian.changelog import Changelog
 from debian.copyright import Copyright
 
-from pydebvenv.debian.docs import DocInputs, doc_entries
+from pydebvenv.debian.docs import (
+    Distribution,
+    DocInputs,
+    doc_entries,
+    files_patterns,
+    license_synopsis,
+)
 from pydebvenv.debian.fields import architecture, depends, libc_requirement, soname_package
 from pydebvenv.debian.links import bin_symlinks
+from pydebvenv.project.metadata import DeclaredLicense
 from pydebvenv.target import get_target
 
 T12 = get_target("debian-12", "amd64")
@@ -83,11 +91,15 @@ def test_bin_symlinks_resolve_to_the_venv_script(venv: str) -> None:
     assert entry.link.startswith("/") is (not venv.startswith("/usr/"))
 
 
+CLICK = Distribution("click", "8.1.7", "Pallets", DeclaredLicense(expression="BSD-3-Clause"),
+                     ("usr/share/python/app/lib/python3.11/site-packages/click/core.py",))
+
+
 def _doc(**kw: object) -> DocInputs:
     base = dict(package="app", version="1:2.0~rc1-1", dist_name="App", maintainer="A B <a@b.example>",
                 upstream_contact="A B <a@b.example>", homepage="https://example.org/app",
-                license_expression="MIT", license_text="Permission is granted.\n\nNo warranty.",
-                target_name="debian-12/amd64", bundled=[("click", "8.1.7")], tool_version="0.1.0")
+                license=DeclaredLicense("MIT", "Permission is granted.\n\nNo warranty."),
+                target_name="debian-12/amd64", bundled=[CLICK], tool_version="0.1.0")
     base.update(kw)
     return DocInputs(**base)  # type: ignore[arg-type]
 
@@ -98,8 +110,10 @@ def test_doc_files_parse_with_debian_tools_and_are_reproducible() -> None:
     parsed = Copyright(io.StringIO(copyright_text))
     files = parsed.find_files_paragraph("anything")
     assert files is not None and files.license is not None
-    assert files.license.synopsis == "MIT" and "No warranty." in files.license.text
-    assert "click 8.1.7" in copyright_text
+    assert files.license.synopsis == "Expat" and "No warranty." in files.license.text
+    click = parsed.find_files_paragraph("usr/share/python/app/lib/python3.11/site-packages/click/core.py")
+    assert click is not None and click.license is not None
+    assert click.license.synopsis == "BSD-3-Clause" and "click 8.1.7" in click.license.text
 
     gz = entries["usr/share/doc/app/changelog.Debian.gz"].open().read()
     assert gz[4:8] == b"\0\0\0\0"  # gzip mtime field zero: -n
@@ -114,7 +128,7 @@ def test_doc_files_parse_with_debian_tools_and_are_reproducible() -> None:
 
 
 def test_copyright_without_a_license_says_so() -> None:
-    entries = doc_entries(_doc(license_expression=None, license_text=None), "/usr/share/python/app", 0, has_binary=False)
+    entries = doc_entries(_doc(license=DeclaredLicense()), "/usr/share/python/app", 0, has_binary=False)
     text = entries[0].open().read().decode()
     assert "License: unknown" in text and "declares no license" in text
 
@@ -127,3 +141,47 @@ def test_binary_overrides_only_when_binaries_are_shipped() -> None:
     assert "arch-dependent-file-in-usr-share" not in overrides(False)
     assert "unusual-interpreter" in overrides(False)
     assert "embedded-library * [usr/share/python/app/*]" in overrides(True)
+
+
+@pytest.mark.parametrize(("declared", "synopsis"), [
+    # PEP 639 License-Expression first, in DEP-5 spelling
+    (DeclaredLicense("MIT", "BSD"), "Expat"),
+    (DeclaredLicense("Apache-2.0 OR BSD-3-Clause"), "Apache-2.0 or BSD-3-Clause"),
+    (DeclaredLicense("GPL-3.0-only WITH GCC-exception-3.1"), "GPL-3 with GCC-exception-3.1 exception"),
+    (DeclaredLicense("(MIT OR Apache-2.0) AND Unicode-3.0"), "Expat or Apache-2.0, and Unicode-3.0"),
+    (DeclaredLicense("Unicode-3.0 AND (MIT OR Apache-2.0)"), "Expat or Apache-2.0, and Unicode-3.0"),
+    (DeclaredLicense("(A OR B) AND (C OR D)"), "(A or B) and (C or D)"),  # beyond the comma rule
+    (DeclaredLicense("LGPL-2.1-or-later"), "LGPL-2.1+"),
+    # classifiers that name one license exactly win over the free-text License field
+    (DeclaredLicense(None, "MIT license", ("License :: OSI Approved :: MIT License",)), "Expat"),
+    (DeclaredLicense(None, None, ("License :: OSI Approved :: GNU General Public License v2 or "
+                                  "later (GPLv2+)",)), "GPL-2+"),
+    # an ambiguous classifier: the License field names it; names hold no spaces
+    (DeclaredLicense(None, "Apache 2.0", ("License :: OSI Approved :: Apache Software License",)),
+     "Apache-2.0"),
+    (DeclaredLicense(None, "BSD", ("License :: OSI Approved :: BSD License",)), "BSD"),
+    (DeclaredLicense(None, "UNKNOWN", ("License :: OSI Approved :: BSD License",)), "BSD-License"),
+    (DeclaredLicense(None, "Permission is hereby granted...\n\nlong text"), "custom"),
+    (DeclaredLicense(), "unknown"),
+])
+def test_license_synopsis(declared: DeclaredLicense, synopsis: str) -> None:
+    assert license_synopsis(declared)[0] == synopsis
+
+
+def test_files_patterns_claim_only_their_owners_paths() -> None:
+    site = "v/lib/python3.11/site-packages"
+    owners = {
+        "": ["v/bin/python", "v/bin/app", f"{site}/app/__init__.py", f"{site}/ns/app.py"],
+        "dep": [f"{site}/dep/a.py", f"{site}/dep/sub/b.py", f"{site}/dep-1.dist-info/RECORD",
+                "v/bin/dep-cli"],
+        "nsdep": [f"{site}/ns/proto/x.py", f"{site}/a b*.py"],
+    }
+    patterns = files_patterns(owners)
+    # a directory only one owner writes into: dir/*; a shared one (ns/, bin/): deeper
+    assert patterns["dep"] == ["v/bin/dep-cli", f"{site}/dep-1.dist-info/*", f"{site}/dep/*"]
+    assert patterns["nsdep"] == [f"{site}/a?b\\*.py", f"{site}/ns/proto/*"]
+    for owner, paths in owners.items():
+        for path in paths:  # every path is matched by its owner's patterns only
+            hits = {o for o, pats in patterns.items() for p in pats
+                    if fnmatch.fnmatchcase(path, p.replace("\\*", "[*]"))}
+            assert hits <= {owner}, (path, hits)

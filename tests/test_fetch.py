@@ -27,7 +27,7 @@ from pydebvenv.target import HostFacts, get_target
 from pydebvenv.wheels.lock import Lock, LockedWheel, lock_text, read_lock, write_lock
 from tests.support.host import running_python_target
 from tests.support.index import LocalIndex, serve_index
-from tests.support.isolation import isolated_pip_env
+from tests.support.isolation import isolate_process
 from tests.support.wheelmaker import make_wheel
 
 # A PEP 517 backend shipped inside the sdist (backend-path), so building needs nothing
@@ -133,13 +133,8 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
 @pytest.fixture(autouse=True)
 def _isolated_pip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """fetch runs pip as a subprocess inheriting os.environ: give it the isolated one."""
-    env = isolated_pip_env()
-    env["PIP_CACHE_DIR"] = str(tmp_path / "pip-cache")  # no stale answers between tests
-    env["PIP_RETRIES"] = "0"  # the unreachable-index test fails fast
-    for key in list(__import__("os").environ):
-        monkeypatch.delenv(key)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    # PIP_RETRIES=0: the unreachable-index test fails fast
+    isolate_process(monkeypatch, tmp_path / "pip-cache", PIP_RETRIES="0")
 
 
 def _project(tmp_path: Path, deps: list[str], build_requires: list[str] | None = None) -> Path:

@@ -54,7 +54,8 @@ def test_yes_appends_table_and_keeps_every_byte(tmp_path: Path) -> None:
     control = shown[1]
     assert "Package: demo-app\nVersion: 0.3-1\n" in control
     assert "Maintainer: Jane Doe <jane@example.org>\n" in control
-    assert control.endswith("Description: a demo application\n")
+    # lintian description-synopsis-starts-with-article: the leading "a" goes
+    assert control.endswith("Description: demo application\n")
 
 
 def test_refuses_existing_table_without_force(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from pydebvenv.acquire.fetch import fetch, lock_path_for
 from pydebvenv.target import get_target
 from tests.support.backend import BACKEND
 from tests.support.index import LocalIndex, serve_index
-from tests.support.isolation import isolated_pip_env
+from tests.support.isolation import isolate_process
 from tests.support.wheelmaker import make_wheel
 
 
@@ -37,12 +37,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
 
 @pytest.fixture(autouse=True)
 def _isolated_pip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    env = isolated_pip_env()
-    env["PIP_CACHE_DIR"] = str(tmp_path / "pip-cache")
-    for key in list(os.environ):
-        monkeypatch.delenv(key)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    isolate_process(monkeypatch, tmp_path / "pip-cache")
 
 
 def _project(tmp_path: Path, deps: list[str]) -> Path:

@@ -9,7 +9,7 @@ import pytest
 
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.config import Options, load_config
-from pydebvenv.project.model import Project, project_from_config
+from pydebvenv.project.model import Project, debian_synopsis, project_from_config
 from pydebvenv.project.sources import RequirementSource, requirement_source
 
 PROJECT = """\
@@ -189,3 +189,87 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.other]\n")
     with pytest.raises(ConfigError, match=r"no \[project\] table in"):
         load_project(tmp_path)
+
+
+@pytest.mark.parametrize(("summary", "package", "synopsis"), [
+    # lintian description-starts-with-package-name (an error): /^<package>\b/i
+    ("HTTPie: modern, user-friendly command-line HTTP client for the API era.", "httpie",
+     "modern, user-friendly command-line HTTP client for the API era"),
+    ("black is a code formatter", "black", "code formatter"),
+    ("mytool - a tool", "mytool", "tool (mytool)"),  # one word left: description-too-short
+    ("mytool", "mytool", "Python application mytool"),
+    # description-synopsis-starts-with-article, synopsis-is-a-sentence
+    ("The uncompromising code formatter.", "black", "uncompromising code formatter"),
+    ("An extremely fast linter, written in Rust.", "ruff", "extremely fast linter, written in Rust"),
+    ("Fast. Small.", "x", "Fast. Small."),  # two sentences: left as written
+    ("mytoolkit for things", "mytool", "mytoolkit for things"),  # not the name: \b
+])
+def test_synopsis_from_the_summary_is_lintian_clean(summary: str, package: str,
+                                                     synopsis: str) -> None:
+    assert debian_synopsis(summary, package, package) == synopsis
+
+
+def test_a_summary_set_in_tool_pydebvenv_is_used_as_written(tmp_path: Path) -> None:
+    p = load_project(make(tmp_path, 'summary = "my-app: the tool."'))
+    assert p.summary == "my-app: the tool."
+    (tmp_path / "q").mkdir()
+    q = load_project(make(tmp_path / "q", project=PROJECT.replace(
+        '"does one thing"', '"My-App: does one thing."')))
+    assert q.summary == "does one thing"
+
+
+README_MD = """\
+<h2 align="center">
+  Title inside HTML
+</h2>
+
+[![ci](https://x/ci.svg)](https://x) [![v](https://x/v.svg)](https://x)
+
+[**Docs**](https://x/docs) | [**Play**](https://x/play)
+
+# Heading
+
+does one thing
+
+> a quoted line
+
+- a list item
+- another
+
+```sh
+this is code
+
+and more code
+```
+
+    indented code block here
+
+_Emphasised_ words, a [link](https://x) and `code` and **bold**
+in the first real paragraph.
+"""
+
+README_RST = """\
+=====
+Title
+=====
+
+.. image:: https://x/badge.svg
+   :target: https://x
+
+Subtitle
+--------
+
+The `rst link <https://x>`_ paragraph comes here with words.
+"""
+
+
+@pytest.mark.parametrize(("readme", "expected"), [
+    (README_MD, "Emphasised words, a link and code and bold in the first real paragraph."),
+    (README_RST, "The rst link paragraph comes here with words."),
+])
+def test_extended_description_is_the_first_prose_paragraph(tmp_path: Path, readme: str,
+                                                           expected: str) -> None:
+    root = make(tmp_path)
+    (root / "README.md").write_text(readme)
+    # "does one thing" repeats the summary (lintian description-synopsis-is-duplicated)
+    assert load_project(root).extended_description == expected

@@ -10,6 +10,7 @@ the cache (session.py), and write the lock (wheels/lock.py).
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -23,14 +24,19 @@ from pydebvenv.acquire.piperrors import raise_for
 from pydebvenv.acquire.sdist import resolve_target
 from pydebvenv.acquire.session import Session, place, resolve, write_lines
 from pydebvenv.errors import ConfigError
-from pydebvenv.project.config import Config, load_config, toml_table
+from pydebvenv.project.config import Config, from_config, load_config, toml_table
 from pydebvenv.project.metadata import find_dependencies
 from pydebvenv.project.pylock import pylock_requirements
 from pydebvenv.project.requirements import (
     RequirementSpec,
     requirement_specs,
 )
-from pydebvenv.project.sources import Inputs, read_inputs, requirement_source
+from pydebvenv.project.sources import (
+    Inputs,
+    from_requirements,
+    read_inputs,
+    requirement_source,
+)
 from pydebvenv.report import Reporter
 from pydebvenv.scratch import remove_scratch
 from pydebvenv.target import HostFacts, Target, get_target
@@ -40,6 +46,7 @@ from pydebvenv.wheels.lock import Lock, LockedWheel, write_lock
 __all__ = [
     "fetch",
     "fetch_requirements",
+    "from_lock_path",
     "lock_path_for",
 ]
 
@@ -47,6 +54,25 @@ __all__ = [
 def lock_path_for(project_dir: Path | str, target: Target) -> Path:
     """Where ``fetch`` writes the lock for ``target``: one file per target beside pyproject."""
     return Path(project_dir) / f"pydebvenv-{target.release.name}-{target.arch.name}.lock"
+
+
+def from_lock_path(config: Config, cache: Path, target: Target) -> Path:
+    """Where ``fetch --from`` writes the lock for ``target``: there is no project directory,
+    so it goes into the wheel cache, named after the first distribution and keyed by the
+    requirements as given (the ``--from`` strings, the chosen extras and the bytes of any
+    ``-r`` files), so ``build --from ... --offline`` with the same requirements finds it and
+    any other requirements do not."""
+    key = hashlib.sha256()
+    for spec in from_requirements(config):
+        key.update(f"from {spec.requirement}\n".encode())
+    for path in config.options.requirements or ():
+        try:
+            key.update(f"file {Path(path).name}\n".encode() + Path(path).read_bytes())
+        except OSError:
+            key.update(f"missing {path}\n".encode())  # reading it reports the error
+    first = canonicalize_name(from_requirements(config)[0].requirement.name)
+    return (Path(cache) / "locks"
+            / f"{first}-{key.hexdigest()[:16]}-{target.release.name}-{target.arch.name}.lock")
 
 
 def _requirement_line(spec: RequirementSpec) -> str:
@@ -174,8 +200,9 @@ def _project_inputs(config: Config) -> Inputs:
 
 
 def fetch(
-    project_dir: Path | str = ".",
+    project_dir: Path | str | None = None,
     *,
+    from_: str | Sequence[str] | None = None,
     requirements: Sequence[Path | str] | None = None,
     target: str | None = None,
     arch: str | None = None,
@@ -191,18 +218,35 @@ def fetch(
     """``pydebvenv fetch``: fill the wheel cache for the target and write its lock.
 
     Arguments override the same keys of [tool.pydebvenv]; index options come before those
-    written in requirements files.  The lock goes to ``lock_path`` (default
-    ``lock_path_for(project_dir, target)``).
+    written in requirements files.  ``from_`` (``--from``) fetches published
+    distributions instead of a project's requirements (no project directory).  The lock
+    goes to ``lock_path``, by default ``lock_path_for(project_dir, target)`` (``--from``:
+    ``from_lock_path``, in the wheel cache).
     """
     given = {"requirements": requirements, "target": target, "arch": arch,
              "wheel_cache": wheel_cache, "extras": extras, "index_url": index_url,
              "extra_index_urls": extra_index_urls, "find_links": find_links}
-    config = load_config(project_dir, {k: v for k, v in given.items() if v not in (None, (), [])},
-                         required=False)
+    overrides = {k: v for k, v in given.items() if v not in (None, (), [])}
+    if from_:
+        if project_dir is not None:
+            raise ConfigError(_BOTH)
+        config = from_config(from_, overrides)
+    else:
+        config = load_config(project_dir if project_dir is not None else ".", overrides,
+                             required=False)
     options = config.options
     t = get_target(options.target, options.arch, host)
-    cache = options.wheel_cache if options.wheel_cache is not None else default_wheel_cache()
-    lock = fetch_requirements(_project_inputs(config), target=t, cache=Path(cache),
+    cache = Path(options.wheel_cache if options.wheel_cache is not None
+                 else default_wheel_cache())
+    lock = fetch_requirements(_project_inputs(config), target=t, cache=cache,
                               reporter=reporter, host=host)
-    write_lock(lock, Path(lock_path) if lock_path else lock_path_for(config.root, t))
+    default = from_lock_path(config, cache, t) if config.from_ else lock_path_for(config.root, t)
+    written = Path(lock_path) if lock_path else default
+    write_lock(lock, written)
+    if reporter is not None:
+        reporter.info(f"lock: {written}")
     return lock
+
+
+_BOTH = ("give a project directory or --from requirements, not both: --from builds a "
+         "published distribution without a project")

@@ -106,7 +106,8 @@ def architecture(target: Target, has_binary: bool, platform_tags: Iterable[str] 
 
 def control_for(project: Project, arch: str, depends: str) -> Control:
     """The control value: Depends (when there are any), the configured relations, Section,
-    Priority, Homepage, extra fields, and the Description from the project."""
+    Priority, Homepage, extra fields, and the Description from the project (its synopsis,
+    then its extended description, when it has one)."""
     opts = project.options
     fields = [("Depends", depends)] if depends else []
     for key, values in (("Pre-Depends", opts.pre_depends), ("Recommends", opts.recommends),

@@ -12,7 +12,7 @@ import difflib
 import email.utils
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
@@ -25,6 +25,7 @@ __all__ = [
     "Config",
     "FileSpec",
     "Options",
+    "from_config",
     "load_config",
     "options_from_data",
     "read_pyproject",
@@ -127,6 +128,9 @@ class Config:
     options: Options
     #: where each explicitly set option came from: "override" or "config"
     origins: Mapping[str, str] = field(default_factory=dict)
+    #: ``--from`` requirements (PEP 508 strings): the application is the first one's
+    #: distribution, not a project directory (sources.py, model.py)
+    from_: tuple[str, ...] = ()
 
     @property
     def pyproject(self) -> Path:
@@ -145,6 +149,19 @@ def load_config(project_dir: Path | str, overrides: Mapping[str, object] = {}, *
     data = read_pyproject(root) if required or (root / "pyproject.toml").exists() else {}
     options, origins = options_from_data(root, data, overrides)
     return Config(root, data, options, origins)
+
+
+def from_config(requirements: str | Sequence[str], overrides: Mapping[str, object] = {}, *,
+                root: Path | None = None) -> Config:
+    """The Config of a ``--from`` build: no pyproject.toml is read, only ``overrides``
+    apply; relative paths among them are read against ``root`` (the working directory)."""
+    items = [requirements] if isinstance(requirements, str) else list(requirements)
+    given = tuple(str(r).strip() for r in items)
+    if not given or not all(given):
+        raise ConfigError("--from needs a requirement such as 'httpie' or 'black==24.10.0'")
+    base = (root or Path.cwd()).absolute()
+    options, origins = options_from_data(base, {}, overrides)
+    return Config(base, {}, options, origins, given)
 
 
 def options_from_data(

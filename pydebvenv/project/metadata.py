@@ -11,7 +11,8 @@ import email.message
 import email.utils
 import re
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
 
@@ -20,14 +21,19 @@ from packaging.version import InvalidVersion, Version
 from pydebvenv.errors import ConfigError
 
 __all__ = [
+    "DeclaredLicense",
+    "authors",
+    "declared_license",
     "find_dependencies",
     "find_description",
     "find_homepage",
     "find_license",
+    "find_license_classifiers",
     "find_maintainer",
     "find_name",
     "find_summary",
     "find_version",
+    "person",
 ]
 
 Meta: TypeAlias = email.message.Message | None  # the wheel's METADATA, when built
@@ -58,9 +64,11 @@ def find_summary(table: Mapping[str, object], meta: Meta, path: Path) -> str | N
     return _get(meta, "Summary") or _string(table, "description", path)
 
 
-def find_description(root: Path, table: Mapping[str, object], meta: Meta, path: Path) -> str:
-    """The extended description: the first prose paragraph of the readme."""
-    return _first_paragraph(_readme(root, table, path, meta))
+def find_description(root: Path, table: Mapping[str, object], meta: Meta, path: Path, *,
+                     skip: Iterable[str] = ()) -> str:
+    """The extended description: the first prose paragraph of the readme that is not one
+    of ``skip`` again (the summary)."""
+    return _first_paragraph(_readme(root, table, path, meta), skip)
 
 
 def _string(table: Mapping[str, object], name: str, path: Path) -> str | None:
@@ -92,29 +100,38 @@ def _version(table: Mapping[str, object], path: Path) -> str:
                       'list "version" in dynamic')
 
 
-def find_maintainer(table: Mapping[str, object], meta: Meta, path: Path) -> str:
+def find_maintainer(table: Mapping[str, object], meta: Meta, path: Path, *,
+                    distribution: str | None = None) -> str:
     """``Name <email>`` from METADATA's Maintainer/Author fields, else [project].maintainers,
-    else [project].authors; ConfigError naming the field to add when none has both parts."""
+    else [project].authors; ConfigError naming the field to add when none has both parts.
+
+    ``distribution`` ("httpie 3.2.4") says the metadata is a published distribution's (a
+    ``--from`` build): there is no pyproject.toml to fix, so the error names --maintainer.
+    """
     if meta is not None:
         for role in ("Maintainer", "Author"):
             found = _person_from_metadata(_get(meta, role), _get(meta, f"{role}-email"))
             if found:
                 return found
+    if distribution is not None:
+        raise ConfigError(f"the metadata of {distribution} names no maintainer or author with "
+                          "both a name and an email: pass --maintainer 'Name <email>' "
+                          "(maintainer= in the API)")
     nameless: str | None = None
     for role in ("maintainers", "authors"):
         people = table.get(role, [])
         if not isinstance(people, list):
             raise ConfigError(f"[project].{role} in {str(path)!r} must be a list of tables, "
                               f"not {people!r}")
-        for person in people:
-            if not isinstance(person, Mapping):
+        for entry in people:
+            if not isinstance(entry, Mapping):
                 continue
-            name, address = person.get("name"), person.get("email")
+            name, address = entry.get("name"), entry.get("email")
             if isinstance(name, str) and isinstance(address, str) and name and address:
-                return email.utils.formataddr((name, address))
+                return person(name, address)
             if nameless is None:
                 missing = "email" if name else "name"
-                nameless = f"{person.get('name') or person.get('email')!r} in [project].{role} " \
+                nameless = f"{entry.get('name') or entry.get('email')!r} in [project].{role} " \
                            f"has no {missing}: add {missing} = \"...\" to it"
     fix = ('add maintainers = [{name = "...", email = "..."}] to [project] or set '
            'tool.pydebvenv.maintainer = "Name <email>" (or pass --maintainer)')
@@ -124,12 +141,19 @@ def find_maintainer(table: Mapping[str, object], meta: Meta, path: Path) -> str:
     raise ConfigError(f"no maintainer in {str(path)!r}: {fix}")
 
 
+def person(name: str, address: str) -> str:
+    """``Name <email>`` as a control file's Maintainer field holds it (Policy 5.6.2): the
+    name as written, in UTF-8, unquoted (``email.utils.formataddr`` would encode a
+    non-ASCII name as RFC 2047 ``=?utf-8?...?=`` and quote one with a full stop)."""
+    return f"{name.strip()} <{address.strip()}>"
+
+
 def _person_from_metadata(name: str | None, addresses: str | None) -> str | None:
     # Core metadata: Author-email may hold "Name <a@b>" pairs, or bare addresses with the
     # name in Author (packaging.python.org, core-metadata "Author-email").
-    for person, address in email.utils.getaddresses([addresses or ""]):
-        if address and "@" in address and (person or name):
-            return email.utils.formataddr((person or str(name).split(",")[0].strip(), address))
+    for who, address in email.utils.getaddresses([addresses or ""]):
+        if address and "@" in address and (who or name):
+            return person(who or str(name).split(",")[0].strip(), address)
     return None
 
 
@@ -152,21 +176,86 @@ def _readme(root: Path, table: Mapping[str, object], path: Path,
     return ""
 
 
-_HEADING = re.compile(r"(#+\s.*|[=\-~^*#+`]{3,}\s*|\.\. .*|\[!\[.*|!\[.*|<.*>)")
+# Blocks of a Markdown or reStructuredText readme that are not prose: a heading, an HTML
+# block (CommonMark: a line starting with "<"), an rst directive or comment (".. "), a list
+# item, a block quote, a table row, a rule or an underline.
+_NOT_PROSE = re.compile(r"(#{1,6}(\s.*)?|<.*|\.\. .*|\.\.|[-*+]\s.*|\d+[.)]\s.*|>.*|\|.*"
+                        r"|[=\-~^*#+`_:.'\"]{3,})")
+_FENCE = re.compile(r"(```|~~~)")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\[[^\]]*\]")
+_RST_LINK = re.compile(r"`([^`<]+?)\s*<[^>]+>`_{1,2}")
+_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|_|``|`)(?=\S)(.+?)(?<=\S)\1(?!\w)")
 
 
-def _first_paragraph(text: str) -> str:
-    """The first prose paragraph: headings, rst/Markdown underlines, badges, HTML skipped."""
-    paragraphs = re.split(r"\n\s*\n", text.replace("\r\n", "\n"))
-    for paragraph in paragraphs:
-        lines = [line.strip() for line in paragraph.strip().splitlines()]
-        if len(lines) == 2 and re.fullmatch(r"[=\-~^*#+`]{3,}", lines[1]):
+def _first_paragraph(text: str, skip: Iterable[str] = ()) -> str:
+    """The first prose paragraph of a readme, with its inline markup reduced to plain text.
+
+    Skipped: headings and underlined titles, HTML blocks, badges and link-only lines,
+    fenced and indented code, lists, quotes, tables, rst directives, and any paragraph that
+    only repeats one of ``skip`` (the summary: an extended description starting with the
+    synopsis is lintian's description-synopsis-is-duplicated).
+    """
+    repeated = {_letters(s) for s in skip}
+    for lines in _blocks(text):
+        if len(lines) == 2 and re.fullmatch(r"[=\-~^*#+`]{3,}", lines[1].strip()):
             continue  # a setext/rst title
-        lines = [line for line in lines if line and not _HEADING.fullmatch(line)]
-        if lines:
-            # Policy 3.4: extended description lines fit 80 columns, with the leading space
-            return textwrap.fill(" ".join(lines), width=78)
+        first = lines[0]
+        if first[:1] in (" ", "\t") or _NOT_PROSE.fullmatch(first.strip()):
+            continue  # indented code, rst directive options, or one of _NOT_PROSE
+        prose = " ".join(_plain(line) for line in lines)
+        prose = re.sub(r"\s+", " ", prose).strip()
+        if len(re.findall(r"[^\W\d_]{2,}", prose)) < 3 or _letters(prose) in repeated:
+            continue  # badges, a link bar, a lone word, or the summary again
+        # Policy 3.4: extended description lines fit 80 columns, with the leading space
+        return textwrap.fill(prose, width=78)
     return ""
+
+
+def _blocks(text: str) -> list[list[str]]:
+    """The readme's blocks: runs of non-blank lines, fenced code blocks left out whole."""
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    fence: str | None = None
+    for line in text.replace("\r\n", "\n").split("\n"):
+        stripped = line.strip()
+        marker = _FENCE.match(stripped)
+        if fence is not None:
+            if stripped.startswith(fence):
+                fence = None
+            continue
+        if marker:
+            fence = marker.group(1)
+            if current:
+                blocks.append(current)
+            current = []
+            continue
+        if not stripped:
+            if current:
+                blocks.append(current)
+            current = []
+        else:
+            current.append(line.rstrip())
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _plain(line: str) -> str:
+    """A line of prose without its images, link targets, HTML tags and emphasis marks."""
+    line = _IMAGE.sub("", line.strip())
+    line = _LINK.sub(lambda m: m.group(1) or m.group(2) or "", line)
+    line = _RST_LINK.sub(r"\1", line)
+    line = _TAG.sub("", line)
+    for _ in range(2):  # **_nested_** marks
+        line = _EMPHASIS.sub(r"\2", line)
+    return line
+
+
+def _letters(text: str) -> str:
+    """Only letters and digits, lower case: how lintian compares synopsis and description."""
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
 
 
 def find_license(
@@ -195,6 +284,52 @@ def find_license(
             if isinstance(pattern, str):
                 files.extend(p for p in sorted(root.glob(pattern)) if p.is_file())
     return expression, text, tuple(files)
+
+
+def find_license_classifiers(table: Mapping[str, object], meta: Meta) -> tuple[str, ...]:
+    """The ``License ::`` Trove classifiers: METADATA's Classifier fields, else
+    [project].classifiers."""
+    found = [str(c) for c in (meta.get_all("Classifier") or [])] if meta is not None else []
+    listed = table.get("classifiers")
+    if not found and isinstance(listed, list):
+        found = [str(c) for c in listed]
+    return tuple(c.strip() for c in found if c.strip().startswith("License ::"))
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredLicense:
+    """What a distribution says about its license, as written (debian/docs.py names it)."""
+
+    expression: str | None = None  # License-Expression (PEP 639): an SPDX expression
+    text: str | None = None  # the License field: free text, a name or a whole license
+    classifiers: tuple[str, ...] = ()  # the "License :: ..." Trove classifiers
+    files: tuple[str, ...] = ()  # License-File: paths of license files in the .dist-info
+
+
+def declared_license(meta: email.message.Message) -> DeclaredLicense:
+    """The license fields of a wheel's core metadata (a bundled distribution's)."""
+    return DeclaredLicense(
+        expression=_get(meta, "License-Expression"),
+        text=_get(meta, "License"),
+        classifiers=find_license_classifiers({}, meta),
+        files=tuple(str(f).strip() for f in meta.get_all("License-File") or [] if str(f).strip()),
+    )
+
+
+def authors(meta: email.message.Message) -> str | None:
+    """The people core metadata names (Author, Maintainer and their -email fields), as
+    ``Name, Name``; addresses stand in for names only where no name is given."""
+    names: list[str] = []
+    addresses: list[str] = []
+    for field in ("Author", "Maintainer"):
+        value = _get(meta, field)
+        if value and "@" not in value:
+            names.append(value)
+    for field in ("Author-email", "Maintainer-email"):
+        for who, address in email.utils.getaddresses([_get(meta, field) or ""]):
+            (names if who else addresses).append(who or address)
+    unique = list(dict.fromkeys(" ".join(n.split()) for n in names or addresses if n.strip()))
+    return ", ".join(unique) or None
 
 
 def find_homepage(table: Mapping[str, object], meta: Meta) -> str | None:

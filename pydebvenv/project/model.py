@@ -3,12 +3,18 @@
 Precedence, highest first: overrides (CLI flags or API keyword arguments, Python names
 such as ``pre_depends``), the ``[tool.pydebvenv]`` table (TOML names such as
 ``pre-depends``; config.py checks both, once), then ``[project]`` (or the built wheel's
-METADATA, which the build backend produced from it; metadata.py reads those).
+METADATA, which the build backend produced from it; metadata.py reads those).  A ``--from``
+build has no [project]: everything comes from the first distribution's METADATA.
+
+The synopsis taken from the metadata is made lintian-clean (docs/metadata.md): it does not
+start with the package name, an article or end with a full stop; a summary set in
+[tool.pydebvenv] (or passed) is used as written.
 """
 
 from __future__ import annotations
 
 import email.message
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +22,12 @@ from pathlib import Path
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.config import Config, Options, toml_table
 from pydebvenv.project.metadata import (
+    DeclaredLicense,
     find_dependencies,
     find_description,
     find_homepage,
     find_license,
+    find_license_classifiers,
     find_maintainer,
     find_name,
     find_summary,
@@ -27,7 +35,7 @@ from pydebvenv.project.metadata import (
 )
 from pydebvenv.project.versions import debian_package_name, debian_version
 
-__all__ = ["Project", "project_from_config"]
+__all__ = ["Project", "debian_synopsis", "project_from_config"]
 
 
 
@@ -49,9 +57,16 @@ class Project:
     license_expression: str | None
     license_text: str | None
     license_files: tuple[Path, ...]
+    license_classifiers: tuple[str, ...]
     dependencies: tuple[str, ...]
     optional_dependencies: Mapping[str, tuple[str, ...]]
     options: Options
+
+    @property
+    def license(self) -> DeclaredLicense:
+        """The license as the application declares it (debian/docs.py names it)."""
+        return DeclaredLicense(self.license_expression, self.license_text,
+                               self.license_classifiers)
 
     @property
     def venv(self) -> str:
@@ -63,7 +78,7 @@ def project_from_config(
     config: Config, *, wheel_metadata: email.message.Message | None = None
 ) -> Project:
     """The Project of a read configuration; ``wheel_metadata`` is the built wheel's METADATA,
-    the only source of a dynamic version."""
+    the only source of a dynamic version (of a ``--from`` build: the first distribution's)."""
     root, pyproject, options = config.root, config.pyproject, config.options
     table = toml_table(config.data, "project", pyproject)
     if not table and wheel_metadata is None:
@@ -75,18 +90,25 @@ def project_from_config(
 
     dist_name = find_name(table, meta, pyproject)
     upstream = find_version(table, meta, pyproject)
+    # a --from build names the distribution in its errors: there is no pyproject.toml to fix
+    published = f"{dist_name} {upstream}" if config.from_ else None
     package = options.name or debian_package_name(dist_name)
-    maintainer = options.maintainer or find_maintainer(table, meta, pyproject)
-    summary = options.summary or find_summary(table, meta, pyproject)
+    maintainer = options.maintainer or find_maintainer(table, meta, pyproject,
+                                                       distribution=published)
+    upstream_summary = find_summary(table, meta, pyproject)
+    summary = options.summary or (
+        debian_synopsis(upstream_summary, package, dist_name) if upstream_summary else None)
     if not summary or "\n" in summary.strip():
-        raise ConfigError(
-            f"no one-line description for {dist_name!r}: add description = \"...\" to [project]"
-            f" in {str(pyproject)!r} or set summary in [tool.pydebvenv]"
-        )
+        fix = (f"the metadata of {published} has no one-line Summary: pass --summary '...'"
+               if published else
+               f"no one-line description for {dist_name!r}: add description = \"...\" to "
+               f"[project] in {str(pyproject)!r} or set summary in [tool.pydebvenv]")
+        raise ConfigError(fix)
     if options.description is not None:
         extended = options.description.strip()
     else:
-        extended = find_description(root, table, meta, pyproject)
+        repeated = [s for s in (upstream_summary, summary) if s]
+        extended = find_description(root, table, meta, pyproject, skip=repeated)
     expression, text, files = find_license(root, table, meta, pyproject)
     dependencies, optional = find_dependencies(table, meta)
     return Project(
@@ -104,7 +126,33 @@ def project_from_config(
         license_expression=expression,
         license_text=text,
         license_files=files,
+        license_classifiers=find_license_classifiers(table, meta),
         dependencies=dependencies,
         optional_dependencies=optional,
         options=options,
     )
+
+
+_ARTICLE = re.compile(r"(an?|the)\s+", re.IGNORECASE)
+
+
+def debian_synopsis(summary: str, package: str, dist_name: str) -> str:
+    """The Description synopsis made from an upstream one-line summary, lintian-clean.
+
+    lintian (checks/fields/description): a synopsis matching ``/^<package>\\b/i`` is
+    description-starts-with-package-name (an error): the name and what joins it to the
+    rest ("HTTPie: ...", "black is ...") go; a leading article is
+    description-synopsis-starts-with-article and a final full stop synopsis-is-a-sentence.
+    What is left must hold a space (description-too-short, an error).
+    """
+    text = " ".join(summary.split())
+    named = re.match(rf"{re.escape(package)}\b(?:\s*[:,|-]+|\s+(?:is|are)\b)?\s*", text,
+                     re.IGNORECASE)
+    if named:
+        text = text[named.end():]
+    text = _ARTICLE.sub("", text, count=1) if _ARTICLE.match(text) else text
+    if text.endswith(".") and not text.endswith("..") and ". " not in text:
+        text = text[:-1].rstrip()
+    if not text:
+        return f"Python application {dist_name}"
+    return text if " " in text else f"{text} ({dist_name})"

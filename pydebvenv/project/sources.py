@@ -4,26 +4,33 @@ The order, first match wins: the requirements files passed as overrides (``-r``)
 ``requirements`` in [tool.pydebvenv], else ``requirements.txt`` beside pyproject.toml, else
 ``pylock.toml`` there (PEP 751), else the application's own dependencies.  A requirements
 file named ``pylock.toml`` or ``pylock.<name>.toml`` is read as a PEP 751 lock wherever it
-was named.
+was named.  A ``--from`` build has no project directory: its requirements are the ``--from``
+ones (the first with the chosen extras), plus those of any ``-r`` files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+
+from packaging.requirements import Requirement
 
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.config import Config
 from pydebvenv.project.pylock import is_pylock
-from pydebvenv.project.requirements import RequirementSpec, parse_requirements_files
+from pydebvenv.project.requirements import (
+    RequirementSpec,
+    parse_requirements_files,
+    requirement_specs,
+)
 
-__all__ = ["Inputs", "RequirementKind", "RequirementSource", "read_inputs",
-           "requirement_source"]
+__all__ = ["Inputs", "RequirementKind", "RequirementSource", "from_requirements",
+           "read_inputs", "requirement_source"]
 
 RequirementKind = Literal["override", "config", "requirements.txt", "pylock.toml",
-                          "dependencies"]
+                          "dependencies", "from"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +41,11 @@ class RequirementSource:
     kind: RequirementKind
     paths: tuple[Path, ...] = ()
 
+    requirements: tuple[str, ...] = ()  # the --from requirements
+
     def __str__(self) -> str:
-        if not self.paths:
-            return self.kind
-        return f"{self.kind} ({', '.join(str(p) for p in self.paths)})"
+        named = [*self.requirements, *(str(p) for p in self.paths)]
+        return f"{self.kind} ({', '.join(named)})" if named else self.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,8 @@ class Inputs:
 def requirement_source(config: Config) -> RequirementSource:
     """The requirements that build the venv, in the order of choice of this module."""
     given = config.options.requirements
+    if config.from_:
+        return RequirementSource("from", tuple(given or ()), config.from_)
     if given is not None:
         kind: RequirementKind = (
             "override" if config.origins.get("requirements") == "override" else "config")
@@ -69,15 +79,32 @@ def requirement_source(config: Config) -> RequirementSource:
     return RequirementSource("dependencies")
 
 
+def from_requirements(config: Config) -> tuple[RequirementSpec, ...]:
+    """The ``--from`` requirements; the first names the application and gets the extras
+    chosen with ``extras`` (``--extra``) on top of those it names itself."""
+    specs = requirement_specs(config.from_, "--from")
+    if not specs or not config.options.extras:
+        return specs
+    first = Requirement(str(specs[0].requirement))  # a copy: Requirement is mutable
+    first.extras |= set(config.options.extras)
+    return (replace(specs[0], requirement=first), *specs[1:])
+
+
 def read_inputs(config: Config, source: RequirementSource,
                 dependencies: Sequence[RequirementSpec] = ()) -> Inputs:
     """The Inputs of ``source``: its files read, the index options of [tool.pydebvenv] (and
     the overrides) before those written in the files; ``dependencies`` stand for the
-    application's own requirements when the source is ``dependencies``."""
+    application's own requirements when the source is ``dependencies``; a ``from`` source
+    brings its own (from_requirements), before those of its files."""
     opts = config.options
     base = Inputs(index_url=opts.index_url, extra_index_urls=tuple(opts.extra_index_urls),
                   find_links=tuple(opts.find_links))
     pylocks = [p for p in source.paths if is_pylock(p)]
+    if source.kind == "from" and pylocks:
+        raise ConfigError(f"{str(pylocks[0])!r} is a pylock.toml, which replaces the "
+                          "requirements: it cannot go with --from; pass requirements "
+                          "files (-r) or more --from requirements")
+    own = from_requirements(config) if source.kind == "from" else tuple(dependencies)
     if pylocks:
         if len(source.paths) > 1:
             raise ConfigError(f"give one pylock.toml and no other requirements, not "
@@ -86,11 +113,12 @@ def read_inputs(config: Config, source: RequirementSource,
                       index_url=base.index_url, extra_index_urls=base.extra_index_urls,
                       find_links=base.find_links)
     if not source.paths:
-        return Inputs(requirements=tuple(dependencies), index_url=base.index_url,
+        return Inputs(requirements=own, index_url=base.index_url,
                       extra_index_urls=base.extra_index_urls, find_links=base.find_links)
     parsed = parse_requirements_files(source.paths)
     return Inputs(
-        requirements=parsed.requirements, constraints=parsed.constraints,
+        requirements=(*(own if source.kind == "from" else ()), *parsed.requirements),
+        constraints=parsed.constraints,
         index_url=base.index_url or parsed.index_url,
         extra_index_urls=tuple(dict.fromkeys((*base.extra_index_urls,
                                               *parsed.extra_index_urls))),

@@ -154,4 +154,6 @@ def read_metadata(path: Path, name: NormalizedName) -> email.message.Message:
         raise WheelError(
             f"cannot read the metadata of wheel {str(path)!r}: {exc}; remove it and fetch again"
         ) from exc
-    return email.parser.BytesParser().parsebytes(data)
+    # core metadata is UTF-8 ("Core metadata specifications"); BytesParser would read it as
+    # ASCII and turn a name such as "Łukasz" into undecodable bytes
+    return email.parser.Parser().parsestr(data.decode("utf-8", "replace"))

@@ -19,6 +19,7 @@ from tests.support.gate import need
 REQUIREMENT_FILES = (
     EXAMPLES / "hello-cli" / "requirements.txt",
     EXAMPLES / "webapp" / "requirements.txt",
+    Path(__file__).with_name("from-tools.txt"),
 )
 _TOOLS = ("debootstrap", "dpkg", "dpkg-deb", "unshare", "mount", "chroot", "lintian")
 
@@ -35,7 +36,8 @@ def e2e_ready() -> None:
 
 @pytest.fixture(scope="session")
 def wheel_cache(e2e_ready: None) -> Path:
-    """Real wheels for the examples for every tested target, plus the examples' build backend.
+    """Real wheels for the examples and the --from tools (from-tools.txt) for every tested
+    target, plus the examples' build backend.
 
     Filled once by `pip download` and kept under $PYDEBVENV_TEST_CACHE/wheels.
     """

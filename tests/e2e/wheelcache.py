@@ -92,14 +92,16 @@ def _fill(cache: Path, requirement_files: Sequence[Path]) -> Path:
     stamp = cache / f".filled-{_key(requirement_files)}"
     if stamp.exists():
         return cache
-    reqs = [arg for path in requirement_files for arg in ("-r", str(path))]
     for target in TARGETS:
         abi = "cp" + target.python.replace(".", "")
         args = ["--only-binary=:all:", "--implementation", "cp", "--python-version", target.python]
         args += ["--abi", abi, "--abi", "abi3", "--abi", "none"]
         for platform in manylinux_platforms(target.glibc, target.machine):
             args += ["--platform", platform]
-        _pip([*args, "-d", str(cache), *reqs])
+        # one pip per file: a file with --hash lines puts pip in hash-checking mode, which
+        # would then want a hash for every requirement of the other files too
+        for path in requirement_files:
+            _pip([*args, "-d", str(cache), "-r", str(path)])
     # the backends for the host interpreter: `build` installs them into its isolated environment
     _pip(["--only-binary=:all:", "-d", str(cache), *BACKEND])
     for old in cache.glob(".filled-*"):

@@ -2,7 +2,8 @@
 
 It builds a pure wheel from [project] (name, version, description, maintainers,
 dependencies, optional-dependencies; a console script named after the project), so the
-application's own build needs nothing from an index.
+application's own build needs nothing from an index.  With ``[tool.minibackend] wrapper =
+true`` the wheel holds its .dist-info only: a wrapper with no code of its own.
 """
 
 import json
@@ -15,7 +16,9 @@ def get_requires_for_build_wheel(config_settings=None):
     return []
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    project = tomllib.loads(pathlib.Path("pyproject.toml").read_text())["project"]
+    pyproject = tomllib.loads(pathlib.Path("pyproject.toml").read_text())
+    project = pyproject["project"]
+    wrapper = pyproject.get("tool", {}).get("minibackend", {}).get("wrapper", False)
     name, version = project["name"], project["version"]
     module = name.replace("-", "_")
     info = "%s-%s.dist-info" % (module, version)
@@ -34,6 +37,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         info + "/entry_points.txt": ("[console_scripts]\\n%s = %s:main\\n%s-extra = %s:main\\n"
                                      % (name, module, name, module)).encode(),
     }
+    if wrapper:
+        files = {k: v for k, v in files.items() if ".dist-info/" in k and "entry_points" not in k}
     record = ""
     for path, data in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()

@@ -8,8 +8,11 @@ gets this environment.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-__all__ = ["isolated_pip_env"]
+import pytest
+
+__all__ = ["isolate_process", "isolated_pip_env"]
 
 
 def isolated_pip_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -22,3 +25,16 @@ def isolated_pip_env(base: dict[str, str] | None = None) -> dict[str, str]:
     if "PIP_CERT" in (base or os.environ):
         env["SSL_CERT_FILE"] = (base or os.environ)["PIP_CERT"]
     return env
+
+
+def isolate_process(monkeypatch: pytest.MonkeyPatch, cache_dir: Path, **extra: str) -> None:
+    """Make this process's environment the isolated one (every pip it starts inherits it),
+    with its own pip cache in ``cache_dir`` (no stale answers between tests) and ``extra``
+    variables; the rest of the environment is dropped for the test."""
+    env = isolated_pip_env()
+    env["PIP_CACHE_DIR"] = str(cache_dir)
+    env.update(extra)
+    for key in list(os.environ):
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)

@@ -37,12 +37,16 @@ def make_wheel(
     summary: str = "a test distribution",
     license_expression: str | None = None,
     record_override: Mapping[str, str] | None = None,
+    metadata: Iterable[tuple[str, str]] = (),
+    description: str | None = None,
 ) -> Path:
     """Write ``{name}-{version}-{tag}.whl`` into ``directory`` and return its path.
 
     ``files`` maps archive paths to content (``pkg/__init__.py``, or
     ``{dist}-{ver}.data/scripts/tool``); paths in ``executable`` get mode 0755.
     ``record_override`` replaces the RECORD hash of a path (to make a bad wheel).
+    ``metadata`` adds core metadata fields (``("Author", "Jane")``, ``("Classifier", ...)``)
+    and ``description`` the message body (the long description, a readme).
     """
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
@@ -57,11 +61,13 @@ def make_wheel(
         meta.append(f"Requires-Python: {requires_python}")
     meta += [f"Provides-Extra: {extra}" for extra in extras]
     meta += [f"Requires-Dist: {req}" for req in requires]
+    meta += [f"{field}: {value}" for field, value in metadata]
     members: dict[str, bytes] = {
         path: content.encode() if isinstance(content, str) else content
         for path, content in files.items()
     }
-    members[f"{info}/METADATA"] = ("\n".join(meta) + "\n").encode()
+    body = f"\n{description}" if description is not None else ""
+    members[f"{info}/METADATA"] = ("\n".join(meta) + "\n" + body).encode()
     members[f"{info}/WHEEL"] = (
         "Wheel-Version: 1.0\nGenerator: wheelmaker\n"
         f"Root-Is-Purelib: {'true' if purelib else 'false'}\nTag: {tag}\n"
