@@ -123,10 +123,11 @@ def build(
             project = project_from_config(config, wheel_metadata=app_meta)
         else:
             with report.phase("build the app's wheel"):
-                # out: the output directory may be inside the project; it is not source
+                # the output directory and the wheel cache may be inside the project:
+                # they are not source
                 app = build_app_wheel(config.root, scratch, wheel_cache=cache,
                                       offline=opts.offline, source_date_epoch=epoch,
-                                      exclude=(out,))
+                                      exclude=(out, cache))
                 check_app_wheel_fits(app, target, host)
             # the wheel's METADATA is the only source of a dynamic version
             app_meta = read_wheel_metadata(app.path)

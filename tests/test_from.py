@@ -187,8 +187,12 @@ def test_unknown_license_is_named_per_distribution(index: LocalIndex, tmp_path: 
 
 
 def test_name_revision_and_a_data_script_command(index: LocalIndex, tmp_path: Path) -> None:
-    deb = _build(index, tmp_path, "native-tool==0.9", name="fast-tool", revision="3")
+    deb = _build(index, tmp_path, "native-tool==0.9", name="fast-tool", revision="3",
+                 depends=["adduser"], compression="gzip")
     assert deb.name == "fast-tool_0.9-3_amd64.deb"
+    # the options work as for a project
+    assert _field(deb, "Depends") == "python3.11, libc6 (>= 2.17), adduser"
+    assert pydebvenv.inspect(deb).compression == ("gzip", "gzip")
     # a wheel's own .data/scripts file (a compiled tool such as ruff ships its binary so)
     members = _members(deb)
     assert members["usr/bin/native-tool"].linkname == "../share/python/fast-tool/bin/native-tool"
