@@ -26,8 +26,8 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from pydebvenv.debfile.entry import Entry
-from pydebvenv.venv.destination import EntryDestination
 from pydebvenv.errors import WheelError
+from pydebvenv.venv.destination import EntryDestination
 from pydebvenv.venv.wheelzip import LazyZip, WheelSource, read_dist_info, verify_members
 
 if TYPE_CHECKING:

@@ -1,7 +1,8 @@
 """The venv as Entries: skeleton (pyvenv.cfg, bin/python*, lib64, activate) plus every wheel.
 
-The skeleton is what CPython's ``python3 -m venv`` makes on the target (docs/venv.md), written for the venv's final path so nothing is relocated afterwards, and decided
-from the Target alone (never the build host's Python, CPU or filesystem).
+The skeleton is what CPython's ``python3 -m venv`` makes on the target (docs/venv.md),
+written for the venv's final path so nothing is relocated afterwards, and decided from the
+Target alone (never the build host's Python, CPU or filesystem).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from pydebvenv.venv.activate import activate_entries
 from pydebvenv.debfile.entry import Entry, dir_entry, file_entry, symlink_entry
 from pydebvenv.errors import ConfigError, WheelError
+from pydebvenv.venv.activate import activate_entries
 from pydebvenv.venv.install import InstalledWheel, install_wheel
 from pydebvenv.venv.wheelzip import LazyZip
 

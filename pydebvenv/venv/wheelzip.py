@@ -28,8 +28,8 @@ from installer.exceptions import InstallerError
 from installer.records import Hash, parse_record_file
 from installer.sources import WheelFile
 
-from pydebvenv.venv.elf import ELF_HEAD, ElfDynamic, elf_dynamic, elf_machine
 from pydebvenv.errors import WheelError
+from pydebvenv.venv.elf import ELF_HEAD, ElfDynamic, elf_dynamic, elf_machine
 
 __all__ = [
     "LazyZip",
