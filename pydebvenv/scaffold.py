@@ -23,12 +23,12 @@ import tomlkit
 from pydebvenv.debfile.control import is_package_name, render_control
 from pydebvenv.debian.fields import control_for
 from pydebvenv.errors import ConfigError, PydebvenvError
-from pydebvenv.project.config import Config, options_from_data, read_pyproject
+from pydebvenv.project.config import Config, Options, options_from_data, read_pyproject
 from pydebvenv.project.metadata import find_maintainer
 from pydebvenv.project.metadata import person as person_field
 from pydebvenv.project.model import Project, project_from_config
 from pydebvenv.project.versions import debian_package_name
-from pydebvenv.target import get_target
+from pydebvenv.target import Target, get_target
 
 __all__ = ["init", "plan_init", "preview_control", "render_table", "write_pyproject"]
 
@@ -220,8 +220,10 @@ def preview_control(project_dir: Path, data: Mapping[str, object]) -> str:
         meta["Name"] = str(project_table.get("name", ""))
         meta["Version"] = "0"
     options, origins = options_from_data(root, data)
-    project = project_from_config(Config(root, data, options, origins), wheel_metadata=meta)
-    arch, depends = _target_facts(project)
+    target = _target(options)
+    project = project_from_config(Config(root, data, options, origins), wheel_metadata=meta,
+                                  target=target)
+    arch, depends = _target_facts(project, target)
     control = control_for(project, arch, ", ".join(depends))
     text = render_control(control, 0).decode("utf-8")
     # Installed-Size is only known once the venv is laid out
@@ -232,13 +234,19 @@ def preview_control(project_dir: Path, data: Mapping[str, object]) -> str:
     return text
 
 
-def _target_facts(project: Project) -> tuple[str, list[str]]:
-    """Architecture and the Depends known before the build (the interpreter, the user's)."""
+def _target(options: Options) -> Target | None:
+    """The configured (or this host's) target; None when it cannot be known here."""
     try:
-        target = get_target(project.options.target, project.options.arch)
-        return target.arch.name, [target.interpreter_package, *project.options.depends]
+        return get_target(options.target, options.arch)
     except PydebvenvError:
+        return None
+
+
+def _target_facts(project: Project, target: Target | None) -> tuple[str, list[str]]:
+    """Architecture and the Depends known before the build (the interpreter, the user's)."""
+    if target is None:
         return project.options.arch or "all", list(project.options.depends)
+    return target.arch.name, [target.interpreter_package, *project.options.depends]
 
 
 def _replace_file(path: Path, text: str) -> None:

@@ -54,6 +54,22 @@ class Release:
         """The versioned package that ships /usr/bin/python3.X (Depends on it, not on python3)."""
         return "python{}.{}".format(*self.python_version)
 
+    @property
+    def os_id(self) -> str:
+        """os-release(5) ``ID``: ``debian``, ``ubuntu``."""
+        return self.name.split("-", 1)[0]
+
+    @property
+    def version_id(self) -> str:
+        """os-release(5) ``VERSION_ID``: ``12``, ``24.04``."""
+        return self.name.split("-", 1)[1]
+
+    @property
+    def tag(self) -> str:
+        """The release in a Debian revision: ``deb12`` (as Debian's own ``+deb12u1``
+        updates), ``ubuntu24.04``; a newer release's tag sorts above an older one's."""
+        return ("deb" if self.os_id == "debian" else self.os_id) + self.version_id
+
 
 @dataclass(frozen=True, slots=True)
 class Arch:

@@ -89,7 +89,7 @@ def _names(deb: Path) -> list[str]:
 
 def test_defaults_from_project(build: Build) -> None:
     deb = build()
-    assert deb.name == "keyapp_2-1_all.deb"
+    assert deb.name == "keyapp_2.0-1+deb12_all.deb"
     assert _field(deb, "Maintainer") == "Key Tester <keys@example.org>"
     assert _field(deb, "Depends") == "python3.11"
     assert _field(deb, "Section") == "utils" and _field(deb, "Priority") == "optional"
@@ -108,7 +108,8 @@ def test_defaults_from_project(build: Build) -> None:
 CASES: list[tuple[str, object, Callable[[Path], bool]]] = [
     ("name", "renamed", lambda d: _field(d, "Package") == "renamed"
      and "./usr/share/python/renamed/bin/python" in _names(d)),
-    ("revision", "7", lambda d: _field(d, "Version") == "2-7"),
+    ("revision", "7", lambda d: _field(d, "Version") == "2.0-7+deb12"),
+    ("release_suffix", ".{codename}", lambda d: _field(d, "Version") == "2.0-1.bookworm"),
     ("maintainer", "Other One <other@example.org>",
      lambda d: _field(d, "Maintainer") == "Other One <other@example.org>"),
     ("summary", "a better synopsis", lambda d: _field(d, "Description").startswith(
@@ -161,10 +162,10 @@ def test_each_key_reaches_the_package(build: Build, key: str, value: object,
 def test_the_same_keys_from_tool_pydebvenv(build: Build) -> None:
     deb = build('\n[tool.pydebvenv]\nname = "fromtoml"\nrevision = "3"\n'
                 'recommends = ["nginx"]\npre-depends = ["dpkg"]\n')
-    assert (_field(deb, "Package"), _field(deb, "Version")) == ("fromtoml", "2-3")
+    assert (_field(deb, "Package"), _field(deb, "Version")) == ("fromtoml", "2.0-3+deb12")
     assert _field(deb, "Recommends") == "nginx" and _field(deb, "Pre-Depends") == "dpkg"
     # the API (like the CLI) wins over [tool.pydebvenv]
-    assert _field(build('\n[tool.pydebvenv]\nrevision = "3"\n', revision="4"), "Version") == "2-4"
+    assert _field(build('\n[tool.pydebvenv]\nrevision = "3"\n', revision="4"), "Version") == "2.0-4+deb12"
 
 
 def test_requirements_and_arch(build: Build, tmp_path: Path) -> None:
@@ -174,7 +175,7 @@ def test_requirements_and_arch(build: Build, tmp_path: Path) -> None:
     names = _names(deb)
     assert any("dep_pinned-3.0.dist-info" in n for n in names)
     # a platform wheel: the target architecture and the libc of its manylinux tag
-    assert deb.name == "keyapp_2-1_amd64.deb"
+    assert deb.name == "keyapp_2.0-1+deb12_amd64.deb"
     assert _field(deb, "Depends") == "python3.11, libc6 (>= 2.28)"
 
 

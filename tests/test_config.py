@@ -32,6 +32,7 @@ def make(tmp_path: Path, tool: str = "") -> Path:
 CASES: list[tuple[str, str, object]] = [
     ("name", 'name = "myapp2"', "myapp2"),
     ("revision", 'revision = "3~deb12"', "3~deb12"),
+    ("release-suffix", 'release-suffix = ""', ""),
     ("maintainer", 'maintainer = "Bob <bob@example.org>"', "Bob <bob@example.org>"),
     ("summary", 'summary = "short"', "short"),
     ("description", 'description = """Long\n\ntext."""', "Long\n\ntext."),

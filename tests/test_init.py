@@ -14,6 +14,7 @@ import pytest
 
 from pydebvenv.errors import ConfigError
 from pydebvenv.scaffold import init, plan_init, write_pyproject
+from pydebvenv.target import get_target
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,7 +53,9 @@ def test_yes_appends_table_and_keeps_every_byte(tmp_path: Path) -> None:
     )
     assert tomllib.loads(new)["tool"]["ruff"] == {"line-length": 100}
     control = shown[1]
-    assert "Package: demo-app\nVersion: 0.3-1\n" in control
+    # the version as written, for the default target (this host's release)
+    tag = get_target().release.tag
+    assert f"Package: demo-app\nVersion: 0.3.0-1+{tag}\n" in control
     assert "Maintainer: Jane Doe <jane@example.org>\n" in control
     # lintian description-synopsis-starts-with-article: the leading "a" goes
     assert control.endswith("Description: demo application\n")

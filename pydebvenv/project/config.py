@@ -36,6 +36,8 @@ _BY_TOML = {key.toml: key for key in KEYS}
 _BY_ATTR = {key.attr: key for key in KEYS}
 
 _SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
+# string keys whose empty value means "none" (release-suffix = "" drops the suffix)
+_MAY_BE_EMPTY = ("release-suffix",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,7 @@ class Options:
 
     name: str | None = None
     revision: str = "1"
+    release_suffix: str = "+{tag}"
     maintainer: str | None = None
     summary: str | None = None
     description: str | None = None
@@ -219,7 +222,8 @@ def _convert(key: Key, value: object, where: str, root: Path, *, override: bool 
             raise wrong("true or false")
         return value
     if kind in ("string", "path"):
-        if not isinstance(value, str | Path) or (isinstance(value, str) and not value.strip()):
+        if not isinstance(value, str | Path) or (
+                isinstance(value, str) and not value.strip() and key.toml not in _MAY_BE_EMPTY):
             raise wrong("a non-empty string")
         if kind == "path":
             return root / Path(value)

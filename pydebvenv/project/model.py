@@ -33,7 +33,8 @@ from pydebvenv.project.metadata import (
     find_summary,
     find_version,
 )
-from pydebvenv.project.versions import debian_package_name, debian_version
+from pydebvenv.project.versions import debian_package_name, debian_version, release_suffix
+from pydebvenv.target import Target
 
 __all__ = ["Project", "debian_synopsis", "project_from_config"]
 
@@ -75,10 +76,13 @@ class Project:
 
 
 def project_from_config(
-    config: Config, *, wheel_metadata: email.message.Message | None = None
+    config: Config, *, wheel_metadata: email.message.Message | None = None,
+    target: Target | None = None,
 ) -> Project:
     """The Project of a read configuration; ``wheel_metadata`` is the built wheel's METADATA,
-    the only source of a dynamic version (of a ``--from`` build: the first distribution's)."""
+    the only source of a dynamic version (of a ``--from`` build: the first distribution's).
+    With ``target``, the version carries the release suffix (``1.0.0-1+deb12``), so each
+    target release has its own version."""
     root, pyproject, options = config.root, config.pyproject, config.options
     table = toml_table(config.data, "project", pyproject)
     if not table and wheel_metadata is None:
@@ -111,12 +115,13 @@ def project_from_config(
         extended = find_description(root, table, meta, pyproject, skip=repeated)
     expression, text, files = find_license(root, table, meta, pyproject)
     dependencies, optional = find_dependencies(table, meta)
+    suffix = release_suffix(options.release_suffix, target.release) if target else ""
     return Project(
         root=root,
         dist_name=dist_name,
         package=package,
         upstream_version=upstream,
-        version=debian_version(upstream, options.revision),
+        version=debian_version(upstream, options.revision, suffix),
         maintainer=maintainer,
         summary=summary.strip(),
         extended_description=extended,

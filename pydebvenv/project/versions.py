@@ -1,8 +1,9 @@
 """PEP 440 versions -> Debian versions, and Python project names -> Debian package names.
 
-The version mapping preserves order: for any two PEP 440 versions, ``packaging``'s
-comparison and ``dpkg --compare-versions`` on the mapped strings agree (docs/versions.md,
-checked by a hypothesis test against real dpkg).  Comparison rules: deb-version(7).
+The version mapping keeps the release as written and preserves order: for two PEP 440
+versions whose releases have the same length, ``packaging``'s comparison and ``dpkg
+--compare-versions`` on the mapped strings agree (docs/versions.md, checked by a hypothesis
+test against real dpkg).  Comparison rules: deb-version(7).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from packaging.version import InvalidVersion, Version
 
 from pydebvenv.debfile.control import is_package_name, is_revision
 from pydebvenv.errors import ConfigError
+from pydebvenv.target import Release
 
-__all__ = ["debian_package_name", "debian_version"]
+__all__ = ["debian_package_name", "debian_version", "release_suffix"]
 
 # PEP 503 normalisation: runs of - _ . become one "-", then lowercase.
 _PEP503_RE = re.compile(r"[-_.]+")
@@ -26,23 +28,30 @@ _PEP503_RE = re.compile(r"[-_.]+")
 _DIGIT_TO_LETTER = str.maketrans("0123456789", "ABCDEFGHIJ")
 
 
-def debian_version(pep440: str, revision: str = "1") -> str:
-    """Map a PEP 440 version to a Debian version ``[epoch:]upstream-revision``.
+def debian_version(pep440: str, revision: str = "1", suffix: str = "") -> str:
+    """Map a PEP 440 version to a Debian version ``[epoch:]upstream-revision[suffix]``.
 
-    ``1!2.0.0rc1.post2.dev3+abc.4`` becomes ``1:2~rc1+post2~dev3+0local+abc~.4-1``:
+    The release is kept as written (``1.0.0`` -> ``1.0.0-1``): it is what users type
+    (``apt-get install app=1.0.0-1``) and what dh-virtualenv or fpm gave the same project.
+    Only what dpkg cannot order is transformed; ``1!2.0.0rc1.post2.dev3+abc.4`` becomes
+    ``1:2.0.0~rc1+post2~dev3+0local+abc~.4-1``:
 
-    * epoch ``N!`` -> ``N:``; trailing ``.0`` release components are dropped (PEP 440 says
-      ``1.0 == 1.0.0``; dpkg would rank ``1.0.0`` above ``1.0+post1``);
+    * epoch ``N!`` -> ``N:``;
     * ``aN``/``bN``/``rcN`` -> ``~aN``/``~bN``/``~rcN`` (``~`` sorts before the end);
-    * ``.postN`` -> ``+postN`` (``+`` sorts below ``.``, so ``1+post1 < 1.0.1``);
+    * ``.postN`` -> ``+postN`` (``+`` sorts below ``.``, so ``1.0+post1 < 1.0.1``);
     * ``.devN`` -> ``~~devN`` on a bare release (below every pre-release) and ``~devN``
       after a pre- or post-release;
     * local ``+seg.seg`` -> ``+0local`` then, per segment, ``.N`` for a number and
       ``+text~`` for text, with the text's digits written as the letters A-J.  This keeps
       PEP 440's local order exactly (text below numbers, shorter prefix first, text
       compared character by character) where the plain ``+0local.abc.1`` form misorders
-      segments that mix letters and numbers (the caveat in docs/versions.md).
-      Example: ``1.0+ubuntu1`` -> ``1+0local+ubuntuB~-1``.
+      segments that mix letters and numbers.  Example: ``1.0+ubuntu1`` ->
+      ``1.0+0local+ubuntuB~-1``.
+
+    The order of two versions is PEP 440's when their releases have the same number of
+    components; ``1.0`` against ``1.0.0.post1`` is the documented caveat (docs/versions.md):
+    PEP 440 calls ``1.0`` and ``1.0.0`` equal, dpkg never calls two strings equal.
+    ``suffix`` (``release_suffix``) is appended to the revision.
     """
     try:
         version = Version(pep440)
@@ -53,12 +62,9 @@ def debian_version(pep440: str, revision: str = "1") -> str:
     if not isinstance(revision, str) or not is_revision(revision):
         raise ConfigError(
             f"invalid Debian revision {revision!r}: use letters, digits and + . ~ only, "
-            "such as '1' or '2~deb12' (deb-version(7))"
+            "such as '1' or '2' (deb-version(7))"
         )
-    release = list(version.release)
-    while len(release) > 1 and release[-1] == 0:
-        release.pop()
-    text = ".".join(str(part) for part in release)
+    text = ".".join(str(part) for part in version.release)
     if version.epoch:
         text = f"{version.epoch}:{text}"
     if version.pre is not None:
@@ -71,7 +77,39 @@ def debian_version(pep440: str, revision: str = "1") -> str:
         text += f"{'~~' if bare else '~'}dev{version.dev}"
     if version.local is not None:
         text += "+0local" + "".join(_local_segment(seg) for seg in version.local.split("."))
-    return f"{text}-{revision}"
+    return f"{text}-{revision}{suffix}"
+
+
+def release_suffix(template: str, release: Release) -> str:
+    """The revision suffix that names the target release: ``template`` with ``{tag}``
+    (``deb12``, ``ubuntu24.04``), ``{id}`` (``debian``), ``{version}`` (``12``) and
+    ``{codename}`` (``bookworm``) filled in; ``""`` for none.
+
+    A suffix starting with ``~`` is refused: it would sort below the plain revision, so a
+    ``1.0.0-1`` that dh-virtualenv or fpm built of the same project would look newer.
+    """
+    where = "tool.pydebvenv.release-suffix"
+    values = {"tag": release.tag, "id": release.os_id, "version": release.version_id,
+              "codename": release.codename}
+    try:
+        suffix = template.format_map(values)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ConfigError(
+            f"{where} {template!r} is not a valid template ({exc!s}); use the placeholders "
+            "{tag}, {id}, {version} and {codename}, such as \"+{tag}\""
+        ) from None
+    if suffix.startswith("~"):
+        raise ConfigError(
+            f"{where} {template!r} gives {suffix!r}, which sorts below the plain revision "
+            "(a 1.0-1 built by dh-virtualenv or fpm would look newer); start it with + or "
+            "., such as \"+{tag}\""
+        )
+    if suffix and not is_revision(suffix):
+        raise ConfigError(
+            f"{where} {template!r} gives {suffix!r}: use letters, digits and + . only "
+            "(deb-version(7)), such as \"+{tag}\""
+        )
+    return suffix
 
 
 def _local_segment(segment: str) -> str:
