@@ -5,12 +5,18 @@ Each step is one call into the folder that owns it: project/ reads what the user
 fetches what the cache lacks), wheels/ chooses the wheels, venv/ lays the venv out as
 entries, debian/ adds the package's own files, control fields and maintainer scripts, and
 debfile/ writes the archive.
+
+The lock is the source of truth (docs/lock.md): while the target's lock matches the
+requirements, the venv is exactly the files it names, online or offline.  Otherwise an
+online build resolves anew and rewrites the lock; an offline one stops and says to run
+``fetch``.  Without any lock, an offline build chooses from the wheel cache.
 """
 
 from __future__ import annotations
 
 import email.message
 import os
+import shlex
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -22,7 +28,7 @@ from packaging.utils import canonicalize_name
 
 from pydebvenv import __version__
 from pydebvenv.acquire.appwheel import build_app_wheel, check_app_wheel_fits
-from pydebvenv.acquire.fetch import fetch_requirements, from_lock_path, lock_path_for
+from pydebvenv.acquire.fetch import config_lock_path, fetch_locked, fetch_requirements
 from pydebvenv.debfile.control import Control, MaintainerScripts
 from pydebvenv.debfile.entry import Entry
 from pydebvenv.debfile.writer import resolve_epoch, write_deb
@@ -46,9 +52,11 @@ from pydebvenv.project.pylock import specs_from_pylock
 from pydebvenv.project.requirements import RequirementSpec, requirement_specs
 from pydebvenv.project.sources import (
     Inputs,
+    build_requirements,
     from_requirements,
     read_inputs,
     requirement_source,
+    requirements_digest,
 )
 from pydebvenv.report import Reporter
 from pydebvenv.scratch import scratch_dir
@@ -56,7 +64,7 @@ from pydebvenv.target import Target, get_target, host_facts
 from pydebvenv.venv.bytecode import compile_entries
 from pydebvenv.venv.layout import VenvLayout, venv_entries
 from pydebvenv.wheels.cache import CachedWheel, default_wheel_cache, read_wheel_metadata
-from pydebvenv.wheels.lock import read_lock
+from pydebvenv.wheels.lock import Lock, matching_lock, write_lock
 from pydebvenv.wheels.resolve import Resolution, resolve
 from pydebvenv.wheels.select import Selector
 
@@ -113,28 +121,33 @@ def build(
     # Only the package's temporary file goes into ``out`` (the writer renames it into
     # place); the app's wheel is built in scratch space.  Every file is closed before its
     # directory is removed: the layout (the wheels its entries read) is closed first.
+    locking = _Locking(config, target, cache, report)
     with ExitStack() as stack:
         scratch = stack.enter_context(scratch_dir(report.warning))
         if config.from_:
             # no wheel to build: the application is the first requirement's distribution
             with report.phase("resolve"):
-                resolution = _resolve(config, None, target, cache, None, report)
+                locking.build_pins()  # online: the locked files the cache lacks
+                resolution = locking.resolve(None, None)
             app_meta = _first_wheel(config, resolution).metadata()
-            project = project_from_config(config, wheel_metadata=app_meta)
+            project = project_from_config(config, wheel_metadata=app_meta, target=target)
         else:
             with report.phase("build the app's wheel"):
+                pins = locking.build_pins()
                 # the output directory and the wheel cache may be inside the project:
-                # they are not source
+                # they are not source.  The locked backend is in the cache now: build from
+                # the cache alone, so an online build makes the same application wheel as
+                # an offline one
                 app = build_app_wheel(config.root, scratch, wheel_cache=cache,
-                                      offline=opts.offline, source_date_epoch=epoch,
-                                      exclude=(out, cache))
+                                      offline=opts.offline or bool(pins),
+                                      source_date_epoch=epoch, exclude=(out, cache),
+                                      pins=pins)
                 check_app_wheel_fits(app, target, host)
             # the wheel's METADATA is the only source of a dynamic version
             app_meta = read_wheel_metadata(app.path)
-            project = project_from_config(config, wheel_metadata=app_meta)
+            project = project_from_config(config, wheel_metadata=app_meta, target=target)
             with report.phase("resolve"):
-                resolution = _resolve(config, project.dist_name, target, cache, app.path,
-                                      report)
+                resolution = locking.resolve(project.dist_name, app.path)
         with report.phase("lay out"):
             # pip, setuptools and wheel are only here when something requires them (or
             # include_pip asked for pip): the venv is never seeded with installer tools.
@@ -174,34 +187,131 @@ def _first_wheel(config: Config, resolution: Resolution) -> CachedWheel:
                           "marker is false): nothing names the package")
 
 
-def _resolve(config: Config, dist_name: str | None, target: Target, cache: Path,
-             app_wheel: Path | None, report: Reporter) -> Resolution:
-    """The wheels for the venv: from the cache, fetching what is missing unless offline."""
-    inputs, described = _inputs(config, dist_name, target, cache)
-    report.info(f"requirements: {described}")
-    specs = specs_from_pylock(inputs.pylock) if inputs.pylock is not None \
-        else inputs.requirements
-    local = [app_wheel] if app_wheel is not None else []
-    try:
-        return resolve(specs, cache, target, local_wheels=local,
-                       constraints=inputs.constraints)
-    except ResolutionError:
-        if config.options.offline:
-            raise  # it names every missing wheel and the tags tried, at once
-    report.info(f"fetching the missing wheels for {target.name}")
-    fetch_requirements(inputs, target=target, cache=cache, local_wheels=local,
-                       reporter=report)
-    return resolve(specs, cache, target, local_wheels=local,
-                   constraints=inputs.constraints)
+class _NotLocked(ResolutionError):
+    """The venv needs distributions the lock does not name."""
+
+    def __init__(self, message: str, missing: str) -> None:
+        super().__init__(message)
+        self.missing = missing  # "name version, ..."
 
 
-def _inputs(config: Config, dist_name: str | None, target: Target,
-            cache: Path) -> tuple[Inputs, str]:
+class _Locking:
+    """The wheels of the venv, decided by the target's lock (see the module's text)."""
+
+    def __init__(self, config: Config, target: Target, cache: Path, report: Reporter) -> None:
+        self.config, self.target, self.cache, self.report = config, target, cache, report
+        self.offline = config.options.offline
+        self.path = config_lock_path(config, cache, target)
+        self.digest = requirements_digest(config)
+        self.lock, self.why = matching_lock(self.path, target.name, self.digest)
+        given = [f"--from={requirement}" for requirement in config.from_]
+        self.fetch_command = shlex.join(["pydebvenv", "fetch", *given, "--target",
+                                         target.release.name, "--arch", target.arch.name])
+        if self.lock is None and self.offline and self.path.exists():
+            raise ResolutionError(f"{self.why}; run `{self.fetch_command}` to lock them again "
+                                  "(an offline build installs only what a current lock names)")
+        self.build_lock: Lock | None = None  # the build requirements locked by this build
+
+    def build_pins(self) -> list[str]:
+        """``name==version`` of the locked build requirements, in the cache when returned.
+
+        Online, the lock's files are fetched first (only what the cache lacks); without a
+        matching lock the build requirements are resolved and fetched first, so the
+        application's wheel is built by the backend the new lock will name.
+        """
+        inputs = read_inputs(self.config, requirement_source(self.config))
+        if self.lock is not None and not self.offline:
+            fetch_locked(self.lock, inputs, target=self.target, cache=self.cache,
+                         reporter=self.report)
+        elif self.lock is None and not self.offline:
+            requires = build_requirements(self.config)
+            if requires:
+                self.build_lock = fetch_requirements(
+                    replace(inputs, requirements=(), constraints=(), pylock=None,
+                            build_requires=requires),
+                    target=self.target, cache=self.cache, reporter=self.report)
+        lock = self.lock or self.build_lock
+        return [f"{w.name}=={w.version}" for w in lock.build_requires] if lock else []
+
+    def resolve(self, dist_name: str | None, app: Path | None) -> Resolution:
+        """The wheels of the venv; ``app`` is the application's own wheel (none for a
+        --from build), named ``dist_name``."""
+        inputs, described = _inputs(self.config, dist_name)
+        specs = specs_from_pylock(inputs.pylock) if inputs.pylock is not None \
+            else inputs.requirements
+        resolution = self._resolve(inputs, specs, described, app)
+        self._report_fallbacks(resolution)
+        return resolution
+
+    def _resolve(self, inputs: Inputs, specs: tuple[RequirementSpec, ...], described: str,
+                 app: Path | None) -> Resolution:
+        report, target = self.report, self.target
+        if self.lock is not None:
+            report.info(f"requirements: {described}, exactly as locked in {self.path}")
+            try:
+                return self._from_lock(self.lock, inputs, specs, app)
+            except _NotLocked as exc:
+                if self.offline:
+                    raise
+                self.why = f"{self.path.name} does not name {exc.missing}"
+        elif self.offline:  # no lock at all: whatever the cache offers
+            report.info(f"requirements: {described}; no lock for {target.name}, choosing "
+                        "from the wheel cache")
+            return resolve(specs, self.cache, target, local_wheels=_local(app),
+                           constraints=inputs.constraints)
+        report.info(f"requirements: {described}; {self.why}: resolving them and writing "
+                    f"{self.path}")
+        fetched = fetch_requirements(inputs, target=target, cache=self.cache,
+                                     local_wheels=_local(app), reporter=report)
+        build = self.build_lock.build_requires if self.build_lock else \
+            self.lock.build_requires if self.lock else ()
+        self.lock = replace(fetched, build_requires=build, requirements=self.digest)
+        write_lock(self.lock, self.path)
+        report.info(f"locked {len(self.lock.wheels)} wheel(s) and "
+                    f"{len(self.lock.build_requires)} build requirement(s) in {self.path}")
+        return self._from_lock(self.lock, inputs, specs, app)
+
+    def _from_lock(self, lock: Lock, inputs: Inputs, specs: tuple[RequirementSpec, ...],
+                   app: Path | None) -> Resolution:
+        """The closure of ``specs`` with every distribution held to its locked file."""
+        pins = tuple(RequirementSpec(Requirement(f"{w.name}=={w.version}"),
+                                     frozenset({f"sha256:{w.sha256}"}), self.path.name)
+                     for w in lock.wheels)
+        resolution = resolve(specs, self.cache, self.target, local_wheels=_local(app),
+                             constraints=(*inputs.constraints, *pins))
+        locked = {canonicalize_name(w.name) for w in lock.wheels}
+        loose = sorted(f"{w.name} {w.version}" for w in resolution.wheels
+                       if w.name not in locked and w.path != app)
+        if loose:
+            missing = ", ".join(loose)
+            raise _NotLocked(f"{self.path.name} does not name {missing}, which the venv "
+                             f"needs: add them to the requirements and run "
+                             f"`{self.fetch_command}`", missing)
+        return resolution
+
+    def _report_fallbacks(self, resolution: Resolution) -> None:
+        """Say so when a pure wheel stands in for a compiled one the target has none of."""
+        locked = {canonicalize_name(w.name): w.compiled_for
+                  for w in (self.lock.wheels if self.lock else ())}
+        for wheel in resolution.wheels:
+            platforms = sorted({*locked.get(wheel.name, ()),
+                                *resolution.compiled_for.get(wheel.name, ())})
+            if platforms:
+                self.report.info(
+                    f"{wheel.name} {wheel.version}: no compiled wheel for {self.target.name}, "
+                    f"using the pure-Python one (slower; compiled wheels exist for "
+                    f"{', '.join(platforms)})")
+
+
+def _local(app: Path | None) -> list[Path]:
+    return [app] if app is not None else []
+
+
+def _inputs(config: Config, dist_name: str | None) -> tuple[Inputs, str]:
     """What to install, and a line saying where it came from.
 
-    With --offline, the lock ``fetch`` wrote for this target wins: it pins every file by
-    hash.  Otherwise project/sources.py's order; its ``dependencies`` are the application's
-    own Requires-Dist, followed from its wheel.  The application's extras and pip (with
+    project/sources.py's order; its ``dependencies`` are the application's own
+    Requires-Dist, followed from its wheel.  The application's extras and pip (with
     include_pip) come on top (a --from build carries its extras on its first requirement).
     """
     opts = config.options
@@ -210,18 +320,6 @@ def _inputs(config: Config, dist_name: str | None, target: Target,
     extra = requirement_specs(wanted, "tool.pydebvenv")
     source = requirement_source(config)
     inputs = read_inputs(config, source)
-    lock_file = from_lock_path(config, cache, target) if config.from_ \
-        else lock_path_for(config.root, target)
-    if opts.offline and lock_file.is_file():
-        pins = tuple(
-            RequirementSpec(Requirement(f"{w.name}=={w.version}"),
-                            frozenset({f"sha256:{w.sha256}"}), lock_file.name)
-            for w in read_lock(lock_file).wheels
-        )
-        # a --from build keeps its requirements beside the pins: the first names the package
-        asked = from_requirements(config) if config.from_ else ()
-        return replace(inputs, requirements=pins + asked + extra, constraints=(),
-                       pylock=None), f"lock {lock_file}"
     if inputs.pylock is not None:
         return inputs, str(source)
     return replace(inputs, requirements=inputs.requirements + extra), str(source)
@@ -302,7 +400,7 @@ def _commands(project: Project, app_meta: email.message.Message, app_extras: Seq
     wanted = project.options.scripts
     chosen = default_commands(project.dist_name, app_extras, layout,
                               _direct_dependencies(app_meta, target, app_extras))
-    commands = exposed_commands(wanted, chosen.names, layout.scripts)
+    commands = exposed_commands(wanted, chosen.names, layout.scripts, layout.unmet_extras)
     if commands:
         if wanted is not None:
             whose = "the scripts option"

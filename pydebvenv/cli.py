@@ -45,7 +45,7 @@ examples:
 
 # The keys `fetch` understands (the rest only matter when the package is written).
 _FETCH_KEYS = ("target", "arch", "wheel-cache", "requirements", "extras", "index-url",
-               "extra-index-urls", "find-links")
+               "extra-index-urls", "find-links", "include-pip")
 
 
 def _add_key(parser: argparse.ArgumentParser, key: Key) -> None:
@@ -113,7 +113,8 @@ def make_parser() -> argparse.ArgumentParser:
         "fetch", help="download the wheels the target needs into the wheel cache",
         formatter_class=formatter,
         description="Fill the wheel cache for the target (pip download with the target's "
-                    "tags and markers) and write a lock file.",
+                    "tags and markers) and write a lock file; while the lock matches the "
+                    "requirements, fetch exactly the files it names.",
         epilog="example:\n  pydebvenv fetch --target debian-12 --arch arm64 -r "
                "requirements.txt\n\n" + EXIT_CODES)
     fetch.add_argument("project_dir", nargs="?", default=None, metavar="PROJECT_DIR",
@@ -122,6 +123,9 @@ def make_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--lock", dest="lock_path", metavar="PATH",
                        help="where the lock file is written (default: next to the project; "
                             "with --from: in the wheel cache, where build --offline finds it)")
+    fetch.add_argument("--upgrade", action="store_true",
+                       help="resolve anew even when the lock matches the requirements "
+                            "(default: fetch exactly the locked files)")
     for key in KEYS:
         if key.flag and key.toml in _FETCH_KEYS:
             _add_key(fetch, key)
@@ -228,7 +232,7 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         keys = [k for k in KEYS if k.flag and k.toml in _FETCH_KEYS]
         project = Path(args.project_dir) if args.project_dir is not None else None
         fetch(project, from_=args.from_, reporter=reporter, lock_path=args.lock_path,
-              **_overrides(args, keys))  # type: ignore[arg-type]
+              upgrade=args.upgrade, **_overrides(args, keys))  # type: ignore[arg-type]
     elif args.command == "inspect":
         from pydebvenv import inspect
         from pydebvenv.debfile.show import format_deb_info

@@ -91,6 +91,12 @@ class Reporter:
         elif finished:
             self.info(f"{label}: {amount}")
 
+    def summary(self, message: str, path: Path) -> None:
+        """The final line of a command that wrote ``path`` (``-q``: the path only)."""
+        if self.verbosity < QUIET:
+            return
+        self._write(str(path) if self.verbosity == QUIET else message)
+
     def done(self, path: Path) -> None:
         """The final line: the package's path, size and sha256 (``-q``: the path only)."""
         if self.verbosity < QUIET:

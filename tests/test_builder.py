@@ -205,3 +205,14 @@ def test_scripts_of_a_project_whose_name_is_not_normalised(
     assert _field(deb, "Package") == "key-app"
     names = _names(deb)
     assert "./usr/bin/Key_App" in names and "./usr/bin/Key_App-extra" in names
+
+
+def test_a_script_that_needs_missing_extras_is_refused(build: Build, cache: Path) -> None:
+    make_wheel(cache, "dep-one", "1.1", extras=["d"], requires=['dep-fast; extra == "d"'],
+               entry_points={"console_scripts": {"oned": "dep_one:main [d]"}})
+    with pytest.raises(pydebvenv.ConfigError, match=r"^console script 'oned' needs the extras "
+                       r"\[d\] of dep-one \(dep-fast not installed\)"):
+        build(scripts=["keyapp", "oned"])
+    # the application's extra "fast" brings dep-fast: now the script can start
+    deb = build(scripts=["keyapp", "oned"], extras=["fast"])
+    assert "./usr/bin/oned" in _names(deb)

@@ -11,6 +11,8 @@ import socket
 import sys
 import tarfile
 import threading
+import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,9 +35,11 @@ from tests.support.wheelmaker import make_wheel
 # A PEP 517 backend shipped inside the sdist (backend-path), so building needs nothing
 # from any index: the isolated build works offline and in CI.  It writes a pure wheel,
 # or, with TAG = "host", a wheel tagged for the running interpreter and platform, the way a
-# C extension's build would.
+# C extension's build would.  Like many real backends it is not reproducible by itself:
+# members in random order, dated by the clock, a random zip comment; it records the
+# SOURCE_DATE_EPOCH it was given in NAME/_built.py.
 _BACKEND = '''\
-import base64, hashlib, sys, sysconfig, zipfile
+import base64, hashlib, os, random, sys, sysconfig, time, zipfile
 NAME, VERSION, TAG = {name!r}, {version!r}, {tag!r}
 
 def _tag():
@@ -52,6 +56,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     info = "%s-%s.dist-info" % (NAME, VERSION)
     files = {{
         NAME + "/__init__.py": b"",
+        NAME + "/_built.py": ("EPOCH = %r\\n" % os.environ.get("SOURCE_DATE_EPOCH")).encode(),
         info + "/METADATA": ("Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n"
                              % (NAME, VERSION)).encode(),
         info + "/WHEEL": ("Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: %s\\n"
@@ -63,9 +68,12 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         record += "%s,sha256=%s,%d\\n" % (path, digest.decode(), len(data))
     files[info + "/RECORD"] = (record + info + "/RECORD,,\\n").encode()
     filename = "%s-%s-%s.whl" % (NAME, VERSION, tag)
+    members = list(files.items())
+    random.shuffle(members)
     with zipfile.ZipFile(wheel_directory + "/" + filename, "w") as zf:
-        for path, data in files.items():
-            zf.writestr(zipfile.ZipInfo(path, (2020, 1, 1, 0, 0, 0)), data)
+        zf.comment = os.urandom(8).hex().encode()
+        for path, data in members:
+            zf.writestr(zipfile.ZipInfo(path, time.localtime()[:6]), data)
     return filename
 '''
 
@@ -531,3 +539,107 @@ def test_cli_fetch(index: LocalIndex, tmp_path: Path) -> None:
                           cwd=Path(__file__).parent.parent, check=False)
     assert done.returncode == 1
     assert "nosuchthing" in done.stderr.strip().splitlines()[-1]
+
+
+def test_each_file_is_downloaded_once(
+    index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dry run's downloads are kept and reused: by the later resolution round (after an
+    sdist was built) and by the download step.  pip's own HTTP cache is off, so this shows
+    pydebvenv's doing."""
+    monkeypatch.setenv("PIP_NO_CACHE_DIR", "1")
+    before = len(index.requests)
+    fetch_requirements(Inputs(requirement_specs(["topapp", "needspure"], "test"),
+                              index_url=index.url),
+                       target=get_target("debian-12", "arm64"), cache=tmp_path / "cache")
+    files = sorted(r for r in index.requests[before:] if r.startswith("/files/"))
+    assert "/files/puresrc-1.0.tar.gz" in files  # two rounds: the sdist was built between
+    assert "/files/topapp-1.0-py3-none-any.whl" in files
+    assert len(files) == len(set(files)), files
+
+
+def test_a_wheel_built_from_an_sdist_has_the_same_bytes_every_time(
+    index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wheel.wheelfile import WheelFile
+
+    built = []
+    for i, (release, arch, epoch) in enumerate((("debian-12", "amd64", "1"),
+                                                ("debian-13", "arm64", "1800000000"))):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)  # the caller's epoch does not matter
+        cache = tmp_path / f"cache{i}"
+        fetch_requirements(Inputs(requirement_specs(["puresrc"], "test"), index_url=index.url),
+                           target=get_target(release, arch), cache=cache)
+        built.append(cache / "puresrc-1.0-py3-none-any.whl")
+        if i == 0:
+            time.sleep(2.1)  # the backend dates its members by the clock (2 s zip resolution)
+    assert built[0].read_bytes() == built[1].read_bytes()
+    with zipfile.ZipFile(built[0]) as zf:
+        names = zf.namelist()
+        assert names == ["puresrc/__init__.py", "puresrc/_built.py",
+                         "puresrc-1.0.dist-info/METADATA", "puresrc-1.0.dist-info/WHEEL",
+                         "puresrc-1.0.dist-info/RECORD"]
+        # one date: the sdist's newest member (2020-01-01), which the backend was given too
+        assert {i.date_time for i in zf.infolist()} == {(2020, 1, 1, 0, 0, 0)}
+        assert zf.read("puresrc/_built.py") == b"EPOCH = '1577836800'\n"
+        assert {i.external_attr >> 16 for i in zf.infolist()} == {0o100644}
+        assert zf.comment == b""
+    with WheelFile(built[0]) as wf:  # RECORD rewritten: every member checks against it
+        for name in names:
+            wf.read(name)
+
+
+def test_a_cached_build_of_the_same_sdist_is_kept_and_locked(
+    index: LocalIndex, tmp_path: Path
+) -> None:
+    """A wheel an earlier fetch built from the sdist may be named by a lock: never replaced."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    earlier = make_wheel(cache, "puresrc", summary="built by an earlier fetch").read_bytes()
+    lock = fetch_requirements(Inputs(requirement_specs(["needspure"], "test"),
+                                     index_url=index.url),
+                              target=get_target("debian-13", "arm64"), cache=cache)
+    assert (cache / "puresrc-1.0-py3-none-any.whl").read_bytes() == earlier
+    assert {w.name: w.sha256 for w in lock.wheels}["puresrc"] == \
+        hashlib.sha256(earlier).hexdigest()
+
+
+def test_other_bytes_under_a_cached_name_are_never_overwritten(
+    index: LocalIndex, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cached = make_wheel(cache, "oldpy", summary="from another index")
+    before = cached.read_bytes()
+    with pytest.raises(FetchError) as err:
+        fetch_requirements(Inputs(requirement_specs(["oldpy"], "test"), index_url=index.url),
+                           target=get_target("debian-12", "amd64"), cache=cache)
+    message = str(err.value)
+    assert f"the wheel cache holds 'oldpy-1.0-py3-none-any.whl' with sha256 " \
+           f"{hashlib.sha256(before).hexdigest()}" in message
+    assert f"delete {str(cached)!r} and run `pydebvenv fetch` again" in message
+    assert "\n" not in message
+    assert cached.read_bytes() == before
+
+
+def test_a_pure_fallback_is_locked_with_the_platforms_that_have_compiled_wheels(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "index"
+    (root / "files").mkdir(parents=True)
+    make_wheel(root / "files", "fastlib", tag="cp311-cp311-manylinux_2_17_x86_64")
+    make_wheel(root / "files", "fastlib", tag="cp311-cp311-macosx_11_0_arm64")
+    make_wheel(root / "files", "fastlib")
+    with serve_index(root) as idx:
+        locks = {arch: fetch_requirements(
+            Inputs(requirement_specs(["fastlib"], "test"), index_url=idx.url),
+            target=get_target("debian-12", arch), cache=tmp_path / "cache")
+            for arch in ("arm64", "amd64")}
+    (arm,) = locks["arm64"].wheels
+    assert (arm.filename, arm.compiled_for) == (
+        "fastlib-1.0-py3-none-any.whl", ("macosx_11_0_arm64", "manylinux_2_17_x86_64"))
+    (amd,) = locks["amd64"].wheels
+    assert (amd.filename, amd.compiled_for) == (
+        "fastlib-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", ())
+    assert 'compiled-for = ["macosx_11_0_arm64", "manylinux_2_17_x86_64"]' in lock_text(
+        locks["arm64"])

@@ -206,3 +206,39 @@ def test_real_run(tmp_path: Path) -> None:
     subprocess.run(["sh", "-c", scripts.postrm, "postrm", "purge"], check=True, env=run_env)
     assert not venv.exists()
     assert os.path.isdir(venv.parent)
+
+
+def _daemon_tool(tmp_path: Path) -> Path:
+    """black's shape: ``toold = tool:daemon [d]`` and an extra that needs aiohttp."""
+    return make_wheel(
+        tmp_path, "tool", extras=["d"],
+        requires=['aiohttp>=3; extra == "d"', 'uvloop; extra == "d" and sys_platform == "win32"'],
+        entry_points={"console_scripts": {"tool": "tool:main", "toold": "tool:daemon [d]"}})
+
+
+def test_a_script_whose_extras_are_not_installed_is_refused(tmp_path: Path) -> None:
+    from pydebvenv.debian.links import exposed_commands
+
+    layout = venv_entries(VENV, T, [_daemon_tool(tmp_path)])
+    (unmet,) = layout.unmet_extras.items()
+    # uvloop's marker does not hold on the target: only aiohttp is missing
+    assert (unmet[0], unmet[1].dist, unmet[1].extras, unmet[1].missing) == (
+        "toold", "tool", ("d",), ("aiohttp",))
+    assert exposed_commands(None, ["tool"], layout.scripts, layout.unmet_extras) == ("tool",)
+    with pytest.raises(ConfigError) as info:
+        exposed_commands(["tool", "toold"], ["tool", "toold"], layout.scripts,
+                         layout.unmet_extras)
+    assert str(info.value) == (
+        "console script 'toold' needs the extras [d] of tool (aiohttp not installed), so it "
+        "would fail at start: add tool[d] to the requirements (extras = ['d'] when tool is "
+        "the application), or leave 'toold' out of tool.pydebvenv.scripts")
+
+
+def test_a_script_whose_extras_are_installed_is_exposed(tmp_path: Path) -> None:
+    from pydebvenv.debian.links import exposed_commands
+
+    wheels = [_daemon_tool(tmp_path), make_wheel(tmp_path, "aiohttp", "3.9")]
+    layout = venv_entries(VENV, T, wheels)
+    assert layout.unmet_extras == {}
+    assert exposed_commands(["tool", "toold"], ["tool", "toold"], layout.scripts,
+                            layout.unmet_extras) == ("tool", "toold")

@@ -16,6 +16,7 @@ import pytest
 
 from pydebvenv.acquire.fetch import fetch, lock_path_for
 from pydebvenv.target import get_target
+from pydebvenv.wheels.lock import read_lock
 from tests.support.backend import BACKEND
 from tests.support.index import LocalIndex, serve_index
 from tests.support.isolation import isolate_process
@@ -82,9 +83,9 @@ def test_build_offline_from_the_lock_needs_no_network(index: LocalIndex, tmp_pat
                             str(out), "--target", "debian-12", "--arch", "arm64", "--offline",
                             "--wheel-cache", str(cache), env=env)
     assert proc.returncode == 0, proc.stderr
-    assert "requirements: lock" in proc.stdout + proc.stderr
+    assert "exactly as locked in" in proc.stdout + proc.stderr
     (deb,) = out.glob("*.deb")
-    assert deb.name == "offapp_1-1_arm64.deb"
+    assert deb.name == "offapp_1.0-1+deb12_arm64.deb"
     contents = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True,
                               text=True, check=True).stdout
     assert "site-packages/libtwo-1.5.dist-info/" in contents
@@ -109,9 +110,9 @@ def test_build_offline_from_the_lock_needs_no_network(index: LocalIndex, tmp_pat
 def test_offline_build_names_every_missing_wheel(index: LocalIndex, tmp_path: Path) -> None:
     project = _project(tmp_path, ["libone", "absent-one", "absent-two"])
     cache = tmp_path / "cache"
-    # the backend only: what the application needs is not in the cache
-    fetch(project, target="debian-12", arch="amd64", wheel_cache=cache, index_url=index.url,
-          requirements=[_requirements(tmp_path, "minibackend")])
+    # the backend only: what the application needs is not in the cache; and no lock for the
+    # project, so the offline build chooses from the cache
+    _fetch_backend_only(index, tmp_path, cache)
     proc = _without_network(sys.executable, "-m", "pydebvenv", "build", str(project), "-o",
                             str(tmp_path / "out"), "--target", "debian-12", "--arch", "amd64",
                             "--offline", "--wheel-cache", str(cache), env=dict(os.environ))
@@ -121,6 +122,15 @@ def test_offline_build_names_every_missing_wheel(index: LocalIndex, tmp_path: Pa
     for name in ("libone", "absent-one", "absent-two"):
         assert name in err
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def _fetch_backend_only(index: LocalIndex, tmp_path: Path, cache: Path) -> None:
+    """Fill the cache with the build backend alone: a fetch of a directory that holds a
+    requirements file and no pyproject.toml (so no project dependencies, no project lock)."""
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    fetch(bare, target="debian-12", arch="amd64", wheel_cache=cache, index_url=index.url,
+          requirements=[_requirements(bare, "minibackend")])
 
 
 def _requirements(tmp_path: Path, *lines: str) -> Path:
@@ -135,8 +145,7 @@ def test_build_without_offline_fetches_what_is_missing(index: LocalIndex, tmp_pa
     project = _project(tmp_path, ["libone"])
     cache = tmp_path / "cache"
     # the build backend is there (as after an earlier fetch); the dependencies are not
-    fetch(project, target="debian-12", arch="amd64", wheel_cache=cache, index_url=index.url,
-          requirements=[_requirements(tmp_path, "minibackend")])
+    _fetch_backend_only(index, tmp_path, cache)
     assert not list(cache.glob("libone-*.whl"))
     deb = pydebvenv.build(project, output_dir=tmp_path / "out", target="debian-12",
                           arch="amd64", wheel_cache=cache, index_url=index.url)
@@ -144,4 +153,8 @@ def test_build_without_offline_fetches_what_is_missing(index: LocalIndex, tmp_pa
     contents = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True,
                               text=True, check=True).stdout
     assert "site-packages/libone-2.0.dist-info/" in contents
-    assert deb.name == "offapp_1-1_amd64.deb"
+    assert deb.name == "offapp_1.0-1+deb12_amd64.deb"
+    # and it locked what it resolved, for the next build
+    lock = read_lock(lock_path_for(project, get_target("debian-12", "amd64")))
+    assert {w.name for w in lock.wheels} == {"libone", "libtwo"}
+    assert [w.name for w in lock.build_requires] == ["minibackend"]

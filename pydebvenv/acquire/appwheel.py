@@ -51,6 +51,7 @@ def build_app_wheel(
     source_date_epoch: int,
     environ: Mapping[str, str] | None = None,
     exclude: Sequence[Path] = (),
+    pins: Sequence[str] = (),
 ) -> AppWheel:
     """Build the project's wheel into ``out_dir`` with ``python -m build --wheel``.
 
@@ -58,6 +59,8 @@ def build_app_wheel(
     ``exclude`` names more directories to leave out, such as the output directory when it
     is inside the project).  The front end runs as a subprocess so the backend's output
     and failures stay out of this process; its most telling line becomes the error message.
+    ``pins`` (``name==version`` of the locked build requirements) constrain what the
+    isolated environment installs, so the backend is the locked one, online or offline.
     """
     env = dict(os.environ if environ is None else environ)
     # Reproducible: backends that honour SOURCE_DATE_EPOCH stamp the zip with it.
@@ -79,6 +82,12 @@ def build_app_wheel(
         source = Path(tmp) / "source"
         copy_source_tree(Path(project_dir), source, exclude=(Path(out_dir), *exclude))
         built_dir = Path(tmp) / "wheel"
+        if pins:
+            constraints = Path(tmp, "constraints", "locked.txt")
+            constraints.parent.mkdir()
+            constraints.write_text("".join(f"{pin}\n" for pin in pins), encoding="utf-8")
+            # pip splits PIP_CONSTRAINT at whitespace: a file: URL has none
+            env["PIP_CONSTRAINT"] = constraints.as_uri()
         cmd = [sys.executable, "-m", "build", "--wheel", "--outdir", str(built_dir),
                str(source)]
         proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

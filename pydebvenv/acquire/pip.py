@@ -44,12 +44,23 @@ __all__ = [
 # default_environment from there too, so the report's "environment" shows what was used.
 # Second, pip logs why an index page could not be read (refused connection, 401) at debug
 # level only, so a dead index looks like a missing package; say it as a warning instead
-# (404 stays quiet: an index without the project is normal).  Optional: if a pip version
-# lacks that function, the messages are only less precise.
+# (404 stays quiet: an index without the project is normal).
+# Third (KEEP): a dry run downloads every wheel whose index offers no PEP 658 metadata, only
+# to read it, and throws it away; keep each file it downloaded in the stage, and look there
+# first (pip's own download_dir check), so the files are downloaded once per fetch, not
+# once per resolution round and again by `pip download` (docs/lock.md, "Fetching once").
+# Fourth (SEEN): record the name of every wheel the finder looked at, so fetch can tell a
+# pure wheel chosen for want of a compiled one for the target.
+# Each patch is optional: if a pip version lacks what it patches, the messages are only
+# less precise, the downloads repeated, or the fallback not reported.
 _ENV_VAR = "_PYDEBVENV_MARKER_ENVIRONMENT"
+_KEEP_VAR = "_PYDEBVENV_KEEP"
+_SEEN_VAR = "_PYDEBVENV_SEEN"
 SHIM = f"""\
 import json, os, sys
 env = os.environ.pop({_ENV_VAR!r}, None)
+keep = os.environ.pop({_KEEP_VAR!r}, None)
+seen = os.environ.pop({_SEEN_VAR!r}, None)
 if env is not None:
     env = json.loads(env)
     import pip._vendor.packaging.markers as markers
@@ -62,6 +73,45 @@ try:
     collector._handle_get_simple_fail = loud
 except (ImportError, AttributeError):
     pass
+if keep:
+    try:
+        import shutil
+        from pip._internal.operations.prepare import RequirementPreparer as P
+        init, prepare = P.__init__, P._prepare_linked_requirement
+        def keeping_init(self, *args, **kwargs):
+            init(self, *args, **kwargs)
+            if self.download_dir is None:
+                self.download_dir = keep
+        def keeping_prepare(self, req, *args, **kwargs):
+            dist = prepare(self, req, *args, **kwargs)
+            link, path = req.link, req.local_file_path
+            if link is not None and link.scheme in ("http", "https") and path \\
+                    and os.path.isfile(path):
+                dest = os.path.join(keep, link.filename)
+                if not os.path.exists(dest):
+                    shutil.copyfile(path, dest + ".part")
+                    os.replace(dest + ".part", dest)
+            return dist
+        P.__init__, P._prepare_linked_requirement = keeping_init, keeping_prepare
+    except (ImportError, AttributeError):
+        pass
+if seen:
+    try:
+        import atexit
+        from pip._internal.index.package_finder import LinkEvaluator as E
+        names = set()
+        evaluate = E.evaluate_link
+        def seeing(self, link):
+            if link.is_wheel:
+                names.add(link.filename)
+            return evaluate(self, link)
+        E.evaluate_link = seeing
+        def write_seen():
+            with open(seen, "w", encoding="utf-8") as f:
+                json.dump(sorted(names), f)
+        atexit.register(write_seen)
+    except (ImportError, AttributeError):
+        pass
 from pip._internal.cli.main import main
 sys.exit(main())
 """
@@ -77,12 +127,9 @@ def progress_args() -> list[str]:
 
 
 class PipOutput:
-    """Where pip's lines go: the reporter (headlines as messages, the rest as ``-v`` details,
-    download progress as progress)."""
-
-    # pip lines worth showing by default; the rest are details for -v
-    _HEADLINES = ("Collecting", "Downloading", "Building", "Processing", "Successfully",
-                  "ERROR", "WARNING", "Looking in")
+    """Where pip's lines go: the reporter.  pydebvenv's own lines are messages; pip's log is
+    a ``-v`` detail (a failed run is turned into one error line by piperrors.py), and its
+    download progress becomes the reporter's progress, labelled with the file's name."""
 
     def __init__(self, reporter: Reporter | None) -> None:
         self.reporter = reporter or Reporter.silent()
@@ -98,11 +145,8 @@ class PipOutput:
     def pip_line(self, line: str) -> None:
         text = line.strip()
         if text.startswith("Downloading "):
-            self.label = text.split()[1]
-        if text.startswith(self._HEADLINES):
-            self.reporter.info(line)
-        else:
-            self.reporter.debug(line)
+            self.label = text.split()[1].rpartition("/")[2]
+        self.reporter.debug(line)
 
     def progress(self, done: int, total: int) -> None:
         self.reporter.progress(self.label, done, total)
@@ -110,7 +154,8 @@ class PipOutput:
 
 def _pip_env(marker_env: Mapping[str, str] | None) -> dict[str, str]:
     env = dict(os.environ)  # pip's own variables and config files are honoured on purpose
-    env.pop(_ENV_VAR, None)
+    for name in (_ENV_VAR, _KEEP_VAR, _SEEN_VAR):
+        env.pop(name, None)
     if marker_env is not None:
         env[_ENV_VAR] = json.dumps(dict(marker_env), sort_keys=True)
     env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
@@ -123,14 +168,25 @@ def _pip_env(marker_env: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def run_pip(
-    args: Sequence[str], *, marker_env: Mapping[str, str] | None, out: PipOutput
+    args: Sequence[str], *, marker_env: Mapping[str, str] | None, out: PipOutput,
+    keep: Path | None = None, seen: Path | None = None, env: Mapping[str, str] = {},
 ) -> tuple[int, list[str]]:
-    """Run pip through the bootstrap (target markers when ``marker_env``), streaming its lines."""
+    """Run pip through the bootstrap (target markers when ``marker_env``), streaming its lines.
+
+    ``keep``: a directory where the files a dry run downloads are kept (and looked for);
+    ``seen``: a file that receives the JSON list of every wheel name pip looked at;
+    ``env``: variables set for pip and what it starts (SOURCE_DATE_EPOCH for a backend).
+    """
     cmd = [sys.executable, "-c", SHIM, *args]
     lines: list[str] = []
+    environ = {**_pip_env(marker_env), **env}
+    if keep is not None:
+        environ[_KEEP_VAR] = str(keep)
+    if seen is not None:
+        environ[_SEEN_VAR] = str(seen)
     with subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env=_pip_env(marker_env), text=True, encoding="utf-8", errors="replace",
+        env=environ, text=True, encoding="utf-8", errors="replace",
     ) as proc:
         assert proc.stdout is not None
         for raw in proc.stdout:

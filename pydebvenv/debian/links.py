@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 
 from pydebvenv.debfile.entry import Entry, symlink_entry
 from pydebvenv.errors import ConfigError
-from pydebvenv.venv.layout import VenvLayout
+from pydebvenv.venv.layout import UnmetExtras, VenvLayout
 
 __all__ = ["Commands", "bin_symlinks", "by_distribution", "commands_of", "default_commands",
            "exposed_commands", "has_own_code"]
@@ -69,10 +69,13 @@ def by_distribution(installed: Mapping[str, Sequence[str]]) -> str:
 
 
 def exposed_commands(wanted: Sequence[str] | None, default: Sequence[str],
-                     installed: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+                     installed: Mapping[str, Sequence[str]],
+                     unmet: Mapping[str, UnmetExtras] = {}) -> tuple[str, ...]:
     """The console scripts to link into /usr/bin: ``wanted`` (the ``scripts`` option) when
     set, else ``default``; ConfigError listing the venv's commands by distribution when
-    ``wanted`` names one no installed distribution provides."""
+    ``wanted`` names one no installed distribution provides, and naming the script, its
+    extras and the fix when an exposed script's entry point needs extras whose
+    requirements are not installed (it would fail at start)."""
     exposed = tuple(default) if wanted is None else tuple(wanted)
     available = {script for scripts in installed.values() for script in scripts}
     missing = sorted(set(exposed) - available)
@@ -81,6 +84,15 @@ def exposed_commands(wanted: Sequence[str] | None, default: Sequence[str],
                           f"{', '.join(map(repr, missing))}, which no installed distribution "
                           f"provides; the commands in the venv are, by distribution: "
                           f"{by_distribution(installed)}")
+    for script in sorted(set(exposed) & set(unmet)):
+        need = unmet[script]
+        extras = ",".join(need.extras)
+        raise ConfigError(
+            f"console script {script!r} needs the extras [{extras}] of {need.dist} "
+            f"({', '.join(need.missing)} not installed), so it would fail at start: add "
+            f"{need.dist}[{extras}] to the requirements (extras = {list(need.extras)!r} when "
+            f"{need.dist} is the application), or leave {script!r} out of "
+            "tool.pydebvenv.scripts")
     return exposed
 
 

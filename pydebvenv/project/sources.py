@@ -6,10 +6,18 @@ The order, first match wins: the requirements files passed as overrides (``-r``)
 file named ``pylock.toml`` or ``pylock.<name>.toml`` is read as a PEP 751 lock wherever it
 was named.  A ``--from`` build has no project directory: its requirements are the ``--from``
 ones (the first with the chosen extras), plus those of any ``-r`` files.
+
+``requirements_digest`` says whether a lock still fits: a sha256 over what decides the
+venv's requirements (the requirement lines and constraints of the files, a pylock.toml's
+bytes, [project] dependencies, the extras, include-pip and [build-system] requires), so a
+lock resolved from other inputs is seen as stale.  Index options and comments are left out:
+they change where files come from, not which files are wanted (docs/lock.md).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +26,7 @@ from typing import Literal
 from packaging.requirements import Requirement
 
 from pydebvenv.errors import ConfigError
-from pydebvenv.project.config import Config
+from pydebvenv.project.config import Config, toml_table
 from pydebvenv.project.pylock import is_pylock
 from pydebvenv.project.requirements import (
     RequirementSpec,
@@ -26,8 +34,9 @@ from pydebvenv.project.requirements import (
     requirement_specs,
 )
 
-__all__ = ["Inputs", "RequirementKind", "RequirementSource", "from_requirements",
-           "read_inputs", "requirement_source"]
+__all__ = ["Inputs", "RequirementKind", "RequirementSource", "build_requirements",
+           "from_requirements", "read_inputs", "requirement_line", "requirement_source",
+           "requirements_digest"]
 
 RequirementKind = Literal["override", "config", "requirements.txt", "pylock.toml",
                           "dependencies", "from"]
@@ -125,3 +134,46 @@ def read_inputs(config: Config, source: RequirementSource,
         find_links=tuple(dict.fromkeys((*base.find_links, *parsed.find_links))),
         no_index=parsed.no_index,
     )
+
+
+def build_requirements(config: Config) -> tuple[str, ...]:
+    """[build-system].requires of the application (PEP 518), which run on the build host;
+    PEP 517's default (setuptools) when absent, none without a pyproject.toml."""
+    default = ["setuptools>=40.8.0"] if config.data else []
+    system = toml_table(config.data, "build-system", config.pyproject)
+    requires = system.get("requires", default)
+    return tuple(str(r) for r in requires) if isinstance(requires, list) else ()
+
+
+def requirement_line(spec: RequirementSpec) -> str:
+    """A requirement as one requirements-file line, its hashes sorted: ``a==1 --hash=...``."""
+    return " ".join([str(spec.requirement), *(f"--hash={h}" for h in sorted(spec.hashes))])
+
+
+def requirements_digest(config: Config) -> str:
+    """sha256 (hex) of the requirement inputs of ``config``: equal digests, same wanted set."""
+    opts = config.options
+    inputs = read_inputs(config, requirement_source(config))
+    project = toml_table(config.data, "project", config.pyproject)
+    optional = project.get("optional-dependencies", {})
+    facts = {
+        "requirements": sorted(map(requirement_line, inputs.requirements)),
+        "constraints": sorted(map(requirement_line, inputs.constraints)),
+        "pylock": _file_sha256(inputs.pylock) if inputs.pylock is not None else None,
+        "dependencies": project.get("dependencies"),
+        "optional-dependencies": {extra: optional.get(extra) for extra in sorted(opts.extras)}
+        if isinstance(optional, dict) else None,
+        "extras": sorted(opts.extras),
+        "include-pip": opts.include_pip,
+        "build-system": list(build_requirements(config)),
+    }
+    text = json.dumps(facts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {str(path)!r} ({exc.strerror}); fix the requirements "
+                          "(-r or tool.pydebvenv.requirements)") from None

@@ -15,6 +15,7 @@ import posixpath
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.message import Message
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ from typing import TYPE_CHECKING
 import installer
 from installer.exceptions import InstallerError
 from installer.utils import parse_metadata_file
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -66,6 +69,9 @@ class InstalledWheel:
     shipped: frozenset[str] = frozenset()  # file names and DT_SONAMEs of the ELF members
     #: entry point scripts that name extras (``blackd = blackd:main [d]``): script -> extras
     script_extras: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: each extra those scripts name -> the canonical names it adds to the requirements on
+    #: the target (Requires-Dist with an ``extra == ...`` marker, PEP 508)
+    extra_requires: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def has_binary(self) -> bool:
@@ -124,6 +130,8 @@ def install_wheel(
         members = verify_members(zf, source, label)
         meta = parse_metadata_file(read_dist_info(source, "METADATA", label))
         script_extras = _script_extras(source)
+        extra_requires = _extra_requires(
+            meta, frozenset().union(*script_extras.values()), target, label)
         dist_name = str(meta["Name"] or source.distribution)
         destination = EntryDestination(
             scheme_dict=scheme_paths(venv, target, dist_name),
@@ -174,6 +182,7 @@ def install_wheel(
         needed=frozenset(needed),
         shipped=frozenset(shipped),
         script_extras=script_extras,
+        extra_requires=extra_requires,
     )
 
 
@@ -202,3 +211,32 @@ def _script_extras(source: WheelSource) -> dict[str, frozenset[str]]:
                 if extras:
                     gated[name] = frozenset(canonicalize_name(e) for e in extras)
     return gated
+
+
+def _extra_requires(meta: Message, extras: frozenset[str], target: Target,
+                    label: str) -> dict[str, frozenset[str]]:
+    """What each of ``extras`` adds to the distribution's requirements on the target: the
+    canonical names of its Requires-Dist whose marker holds with that extra and not
+    without it."""
+    env = dict(target.marker_environment())
+    out: dict[str, frozenset[str]] = {}
+    requirements = []
+    for text in meta.get_all("Requires-Dist") or []:
+        try:
+            requirements.append(Requirement(str(text)))
+        except InvalidRequirement as exc:
+            raise WheelError(f"wheel {label!r} has an invalid Requires-Dist {str(text)!r} "
+                             f"({exc}); rebuild it") from exc
+    for extra in sorted(extras):
+        names = set()
+        for requirement in requirements:
+            marker = requirement.marker
+            try:
+                if marker is not None and marker.evaluate({**env, "extra": extra}) \
+                        and not marker.evaluate({**env, "extra": ""}):
+                    names.add(canonicalize_name(requirement.name))
+            except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+                raise WheelError(f"wheel {label!r} has a Requires-Dist marker that cannot be "
+                                 f"evaluated, {str(requirement)!r} ({exc}); rebuild it") from exc
+        out[extra] = frozenset(names)
+    return out

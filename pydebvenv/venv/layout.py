@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pydebvenv.target import Target
 
 __all__ = [
+    "UnmetExtras",
     "VenvLayout",
     "WheelLike",
     "check_venv_path",
@@ -32,6 +33,15 @@ __all__ = [
     "skeleton_entries",
     "venv_entries",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class UnmetExtras:
+    """A script whose entry point names extras that are not installed: it fails at start."""
+
+    dist: str  # the distribution that provides the script
+    extras: tuple[str, ...]
+    missing: tuple[str, ...]  # what those extras require and the venv lacks
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +63,8 @@ class VenvLayout:
     files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: script -> the extras its entry point names (only scripts that name some)
     script_extras: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: scripts whose extras' requirements are not all installed: they fail at start
+    unmet_extras: dict[str, UnmetExtras] = field(default_factory=dict)
 
     def close(self) -> None:
         """Close every wheel the entries read from; reading an entry afterwards fails."""
@@ -180,6 +192,7 @@ def venv_entries(
     archives: list[LazyZip] = []
     files: dict[str, tuple[str, ...]] = {}
     script_extras: dict[str, frozenset[str]] = {}
+    requires: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {}
     try:
         for item in sorted(wheels, key=lambda w: _path_of(w).name):
             wheel = _path_of(item)
@@ -191,6 +204,10 @@ def venv_entries(
             scripts[installed.name] = installed.scripts
             files[installed.name] = tuple(entry.path for entry in installed.entries)
             script_extras.update(installed.script_extras)
+            for script, extras in installed.script_extras.items():
+                required = frozenset().union(
+                    *(installed.extra_requires.get(extra, ()) for extra in extras))
+                requires[script] = (installed.name, tuple(sorted(extras)), required)
             has_binary = has_binary or installed.has_binary
             platforms |= installed.platform_tags
             needed |= installed.needed
@@ -198,6 +215,11 @@ def venv_entries(
     except BaseException:
         _close_all(archives)  # no layout is returned to close them
         raise
+    unmet = {
+        script: UnmetExtras(dist, extras, missing)
+        for script, (dist, extras, required) in sorted(requires.items())
+        if (missing := tuple(sorted(required - set(scripts))))
+    }
     return VenvLayout(
         entries=tuple(entries),  # in install order: debfile's normalise() sorts
         scripts=dict(sorted(scripts.items())),
@@ -208,6 +230,7 @@ def venv_entries(
         archives=tuple(archives),
         files=dict(sorted(files.items())),
         script_extras=dict(sorted(script_extras.items())),
+        unmet_extras=unmet,
     )
 
 

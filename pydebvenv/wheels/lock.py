@@ -1,8 +1,12 @@
-"""The fetch lock: which files were chosen for one target, so `build --offline` can use them.
+"""The lock: which files were chosen for one target, and for which requirements.
 
-The lock is TOML, written in a fixed order (sorted entries, fixed key order) so the same
-choice gives the same bytes.  It never holds credentials: ``index`` is a URL with any
-``user:password@`` removed by the writer as a last line of defence.
+``fetch`` writes it; ``build`` (online or offline) installs exactly it while it matches the
+requirements: ``requirements`` is the digest of the requirement inputs it was resolved
+from (project/sources.py ``requirements_digest``), so a changed requirements file,
+[project] dependency or extra shows (docs/lock.md).  The lock is TOML, written in a fixed
+order (sorted entries, fixed key order) so the same choice gives the same bytes, with mode
+0644.  It never holds credentials: ``index`` is a URL with any ``user:password@`` removed
+by the writer as a last line of defence.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ __all__ = [
     "Lock",
     "LockedWheel",
     "lock_text",
+    "matching_lock",
     "read_lock",
     "write_lock",
 ]
 
 #: bumped when the file's meaning changes; readers refuse versions they do not know
-LOCK_VERSION = 1
+#: (2: the requirements digest, compiled-for)
+LOCK_VERSION = 2
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -44,6 +50,9 @@ class LockedWheel:
     filename: str  # the file's name inside the wheel cache
     sha256: str  # hex digest of the file's bytes
     index: str  # where it came from: the index (or find-links) URL, without credentials
+    # a pure wheel chosen although the index has compiled wheels of this version for
+    # other platforms: their platform tags (reported by build; empty otherwise)
+    compiled_for: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,7 @@ class Lock:
     target: str  # Target.name, "debian-12/amd64"
     wheels: tuple[LockedWheel, ...] = ()
     build_requires: tuple[LockedWheel, ...] = ()
+    requirements: str = ""  # sha256 (hex) of the requirement inputs it was resolved from
 
 
 def _toml_string(value: str) -> str:
@@ -72,6 +82,8 @@ def _table(header: str, wheels: Iterable[LockedWheel]) -> list[str]:
             f"sha256 = {_toml_string(w.sha256)}",
             f"index = {_toml_string(redact(w.index))}",
         ]
+        if w.compiled_for:
+            lines.append(f"compiled-for = [{', '.join(map(_toml_string, w.compiled_for))}]")
     return lines
 
 
@@ -79,9 +91,10 @@ def lock_text(lock: Lock) -> str:
     """The lock as TOML text (deterministic)."""
     lines = [
         "# pydebvenv lock: the files `pydebvenv fetch` chose for one target.",
-        "# `pydebvenv build --offline` installs exactly these from the wheel cache.",
+        "# `pydebvenv build` installs exactly these while the requirements are unchanged.",
         f"version = {LOCK_VERSION}",
         f"target = {_toml_string(lock.target)}",
+        f"requirements = {_toml_string(lock.requirements)}",
     ]
     lines += _table("wheel", lock.wheels)
     lines += _table("build-requires", lock.build_requires)
@@ -89,13 +102,15 @@ def lock_text(lock: Lock) -> str:
 
 
 def write_lock(lock: Lock, path: Path | str) -> None:
-    """Write ``lock`` to ``path`` atomically (temporary file in the same directory, rename)."""
+    """Write ``lock`` to ``path`` atomically (temporary file in the same directory, rename),
+    mode 0644: a lock is meant to be read by others and committed, never private."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(lock_text(lock))
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -119,7 +134,12 @@ def _wheels(path: Path, data: Mapping[str, Any], key: str) -> tuple[LockedWheel,
         if "/" in entry["filename"] or "\\" in entry["filename"]:
             raise ConfigError(f"lock file {str(path)!r}: filename {entry['filename']!r} is not "
                               "a plain file name; run `pydebvenv fetch` again")
-        out.append(LockedWheel(*(entry[f] for f in fields)))
+        compiled = entry.get("compiled-for", [])
+        if not isinstance(compiled, list) or not all(isinstance(t, str) for t in compiled):
+            raise ConfigError(f"lock file {str(path)!r}: compiled-for of {entry['filename']!r} "
+                              "must be a list of strings; run `pydebvenv fetch` again")
+        name, version, filename, sha256, index = (entry[f] for f in fields)
+        out.append(LockedWheel(name, version, filename, sha256, index, tuple(compiled)))
     return tuple(out)
 
 
@@ -137,6 +157,26 @@ def read_lock(path: Path | str) -> Lock:
         raise ConfigError(f"lock file {str(path)!r} has version {data.get('version')!r}, this "
                           f"pydebvenv reads {LOCK_VERSION}; run `pydebvenv fetch` again")
     target = data.get("target")
-    if not isinstance(target, str):
-        raise ConfigError(f"lock file {str(path)!r} names no target; run `pydebvenv fetch` again")
-    return Lock(target, _wheels(path, data, "wheel"), _wheels(path, data, "build-requires"))
+    requirements = data.get("requirements")
+    if not isinstance(target, str) or not isinstance(requirements, str):
+        raise ConfigError(f"lock file {str(path)!r} names no target or requirements; run "
+                          "`pydebvenv fetch` again")
+    return Lock(target, _wheels(path, data, "wheel"), _wheels(path, data, "build-requires"),
+                requirements)
+
+
+def matching_lock(path: Path, target: str, requirements: str) -> tuple[Lock | None, str]:
+    """The lock at ``path`` when it is for ``target`` and was resolved from the requirement
+    inputs whose digest is ``requirements``; else None and why not, as a phrase
+    ("no lock ...", "the requirements changed since ... was written")."""
+    if not path.is_file():
+        return None, f"no lock for {target} ({path.name})"
+    try:
+        lock = read_lock(path)
+    except ConfigError as exc:
+        return None, str(exc)
+    if lock.target != target:
+        return None, f"the lock {str(path)!r} is for {lock.target}, not {target}"
+    if lock.requirements != requirements:
+        return None, f"the requirements changed since {str(path)!r} was written"
+    return lock, ""

@@ -9,8 +9,8 @@ pre-releases (PEP 440), --hash pins (pip's hash-checking mode).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,6 +52,9 @@ class Resolution:
     """The wheels that make up the venv, sorted by name."""
 
     wheels: tuple[CachedWheel, ...]
+    # a pure wheel chosen while the cache holds compiled wheels of the same version for
+    # other targets: distribution -> their platform tags (build reports the fallback)
+    compiled_for: Mapping[NormalizedName, tuple[str, ...]] = field(default_factory=dict)
 
 
 def resolve(
@@ -71,7 +74,9 @@ def resolve(
     one pass that reads the contents (wheelzip).
     """
     resolver = _Resolver(Selector(target), cache, requirements, local_wheels, constraints)
-    return Resolution(tuple(resolver.run()))
+    wheels = tuple(resolver.run())
+    return Resolution(wheels, {w.name: platforms for w in wheels
+                               if (platforms := resolver.compiled_for(w))})
 
 
 # --- resolution --------------------------------------------------------------------------
@@ -143,6 +148,14 @@ class _Resolver:
         self.local[name] = found = FoundWheel(path, name, version, tags)
         self.candidates[name] = [found]
         self.roots.append(_Demand(Requirement(f"{name}=={version}"), f"local wheel {path.name}"))
+
+    def compiled_for(self, wheel: CachedWheel) -> tuple[str, ...]:
+        """For a pure wheel: the platforms of the cached compiled wheels of its version."""
+        if not wheel.is_pure:
+            return ()
+        return tuple(sorted({tag.platform for c in self.candidates.get(wheel.name, ())
+                             if c.version == wheel.version for tag in c.tags
+                             if tag.platform != "any"}))
 
     def sha256(self, wheel: FoundWheel) -> str:
         if wheel.path not in self._sha:
@@ -233,17 +246,23 @@ class _Resolver:
                 f"resolving for {self.selector.target.name} did not settle after {_MAX_ROUNDS} "
                 f"rounds (last choice: {last}); pin the versions in a constraints file"
             )
+        target = self.selector.target
+        fetch = f"`pydebvenv fetch --target {target.release.name} --arch {target.arch.name}`"
         if hash_problems and not problems:
+            locks = sorted({source for _hashes, sources in self.pins.values()
+                            for source in sources if source.endswith(".lock")})
+            fix = (f"the wheel cache holds other files than {', '.join(locks)} names: run "
+                   f"{fetch} to fetch the locked files (or build without --offline)"
+                   if locks else "fetch the pinned files or update the --hash lines")
             raise HashError(
                 f"{len(hash_problems)} hash-pinned requirement(s) match no wheel in the cache "
-                f"{str(self.cache)!r}; fetch the pinned files or update the --hash lines\n"
-                + "\n".join(hash_problems)
+                f"{str(self.cache)!r}; {fix}\n" + "\n".join(hash_problems)
             )
         if problems:  # every problem at once, hash pins included
             raise ResolutionError(
                 f"{len(problems) + len(hash_problems)} requirement(s) cannot be satisfied from "
-                f"the wheel cache {str(self.cache)!r} for {self.selector.target.name}; run "
-                "`pydebvenv fetch` for this target or add the wheels\n"
+                f"the wheel cache {str(self.cache)!r} for {target.name}; run {fetch} or add "
+                "the wheels\n"
                 + "\n".join(sorted(problems + hash_problems))
                 + "\n  "
                 + _tags_tried(self.selector)
