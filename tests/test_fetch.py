@@ -643,3 +643,25 @@ def test_a_pure_fallback_is_locked_with_the_platforms_that_have_compiled_wheels(
         "fastlib-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", ())
     assert 'compiled-for = ["macosx_11_0_arm64", "manylinux_2_17_x86_64"]' in lock_text(
         locks["arm64"])
+
+
+def test_the_epoch_of_an_sdist_is_its_newest_member(tmp_path: Path) -> None:
+    from pydebvenv.acquire.sdist import sdist_epoch
+
+    def tar(name: str, *mtimes: int) -> Path:
+        path = tmp_path / name
+        with tarfile.open(path, "w:gz") as tf:
+            for i, mtime in enumerate(mtimes):
+                info = tarfile.TarInfo(f"pkg-1.0/f{i}")
+                info.mtime = mtime
+                tf.addfile(info, io.BytesIO(b""))
+        return path
+
+    assert sdist_epoch(tar("a-1.0.tar.gz", 1_600_000_000, 1_500_000_000)) == 1_600_000_000
+    assert sdist_epoch(tar("b-1.0.tar.gz", 0)) == 315532800  # zip's first date, 1980-01-01
+    with zipfile.ZipFile(tmp_path / "c-1.0.zip", "w") as zf:
+        zf.writestr(zipfile.ZipInfo("c-1.0/setup.py", (2021, 6, 1, 12, 0, 0)), b"")
+    assert sdist_epoch(tmp_path / "c-1.0.zip") == 1622548800
+    (tmp_path / "d-1.0.tar.gz").write_bytes(b"not an archive")
+    with pytest.raises(FetchError, match=r"cannot read the sdist 'd-1\.0\.tar\.gz'"):
+        sdist_epoch(tmp_path / "d-1.0.tar.gz")

@@ -20,7 +20,7 @@ import pytest
 
 import pydebvenv
 from pydebvenv.acquire.fetch import fetch, lock_path_for
-from pydebvenv.errors import ResolutionError
+from pydebvenv.errors import FetchError, ResolutionError
 from pydebvenv.project.config import load_config
 from pydebvenv.project.sources import requirements_digest
 from pydebvenv.report import QUIET, VERBOSE, Reporter
@@ -284,3 +284,48 @@ def test_the_build_reports_a_pure_wheel_standing_in_for_a_compiled_one(
     # without a lock, from what the cache holds
     lock_path_for(project, get_target("debian-12", "arm64")).unlink()
     assert line in build("arm64")
+
+
+def test_a_dependency_the_lock_does_not_name_is_not_installed_from_the_cache(
+    index: LocalIndex, tmp_path: Path
+) -> None:
+    """Dynamic dependencies: fetch cannot see them, the application's wheel brings them."""
+    project = _project(tmp_path, ["colorama"])  # what the tiny backend writes as Requires-Dist
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(text.replace(
+        'description = "a locked app"\n', 'description = "a locked app"\ndynamic = ["dependencies"]\n'))
+    (project / "requirements.txt").write_text("click\n")
+    cache = tmp_path / "cache"
+    fetch(project, wheel_cache=cache, index_url=index.url, **TARGET)
+    fetch(_project(tmp_path, ["colorama"], name="other"), wheel_cache=cache,
+          index_url=index.url, **TARGET)  # colorama is in the shared cache
+    with pytest.raises(ResolutionError) as info:
+        _build(project, tmp_path / "offline", cache, index, offline=True)
+    assert str(info.value) == (
+        "pydebvenv-debian-12-amd64.lock does not name colorama 0.4.6, which the venv needs: "
+        "add them to the requirements and run `pydebvenv fetch --target debian-12 --arch "
+        "amd64`")
+    log = Reporter(io.StringIO())
+    deb = _build(project, tmp_path / "online", cache, index, offline=False, reporter=log)
+    assert "pydebvenv-debian-12-amd64.lock does not name colorama 0.4.6: resolving" in \
+        log.stream.getvalue()
+    assert _bundled(deb) == {"click-8.1.8", "colorama-0.4.6", "lockapp-1.0.0"}
+    assert {w.name for w in read_lock(lock_path_for(project, T)).wheels} == {"click", "colorama"}
+
+
+def test_an_index_serving_other_bytes_than_the_lock_says_what_to_run(
+    index: LocalIndex, tmp_path: Path
+) -> None:
+    project = _project(tmp_path, ["click"])
+    fetch(project, wheel_cache=tmp_path / "c1", index_url=index.url, **TARGET)
+    (index.files / "click-8.1.8-py3-none-any.whl").unlink()
+    _publish(index, "click", "8.1.8", summary="republished")  # same name, other bytes
+    with pytest.raises(FetchError) as info:
+        fetch(project, wheel_cache=tmp_path / "c2", index_url=index.url, **TARGET)
+    message = str(info.value)
+    assert message.startswith("hash mismatch for ")
+    assert "click" in message
+    assert message.endswith(
+        "the lock names other bytes than the index (or a build of its sdist) gives now: run "
+        "`pydebvenv fetch --upgrade --target debian-12 --arch amd64` to lock what it gives")
+    assert not (tmp_path / "c2" / "click-8.1.8-py3-none-any.whl").exists()

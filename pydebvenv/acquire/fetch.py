@@ -149,6 +149,10 @@ def fetch_locked(lock: Lock, inputs: Inputs, *, target: Target, cache: Path,
     if not wheels and not build:
         return lock
     with _session(inputs, cache, reporter) as session:
+        session.hash_fix = (
+            "the lock names other bytes than the index (or a build of its sdist) gives now: "
+            f"run `pydebvenv fetch --upgrade --target {target.release.name} --arch "
+            f"{target.arch.name}` to lock what it gives")
         if wheels:
             args = ["--no-deps", "-r", str(write_lines(session.stage / "locked.txt",
                                                        map(_pin, wheels)))]
@@ -161,7 +165,8 @@ def fetch_locked(lock: Lock, inputs: Inputs, *, target: Target, cache: Path,
             rc, lines, picked = resolve(session, args, target=None,
                                         what="the locked build requirements (for this host)")
             if rc != 0:
-                raise_for(lines, "resolving the locked build requirements", session.indexes())
+                raise_for(lines, "resolving the locked build requirements", session.indexes(),
+                          hash_fix=session.hash_fix)
             place(session, picked, target=None, expected=_lock_hashes(build),
                   what="the locked build requirements")
         _fetched(session)

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from pydebvenv.errors import FetchError
 
-__all__ = ["error_line", "missing_requirement", "raise_for", "refused", "unreachable"]
+__all__ = ["HASH_FIX", "error_line", "missing_requirement", "raise_for", "refused",
+           "unreachable"]
 
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 _REFUSED = re.compile(r"\b40[13] Client Error")
@@ -66,8 +67,14 @@ def unreachable(lines: Sequence[str], indexes: Sequence[str]) -> bool:
     return False
 
 
-def raise_for(lines: Sequence[str], what: str, indexes: Sequence[str]) -> NoReturn:
-    """Turn a failed pip run into one FetchError line (the unreachable index comes first)."""
+#: what to do about a hash mismatch when the user's --hash lines pinned the file
+HASH_FIX = "fix the --hash in the requirements or check the index serves the file you pinned"
+
+
+def raise_for(lines: Sequence[str], what: str, indexes: Sequence[str], *,
+              hash_fix: str = HASH_FIX) -> NoReturn:
+    """Turn a failed pip run into one FetchError line (the unreachable index comes first);
+    ``hash_fix`` says what to do about a hash mismatch (the pins' owner knows)."""
     text = "\n".join(lines)
     where = ", ".join(indexes) or "pip's configured index"
     if refused(lines):
@@ -81,6 +88,5 @@ def raise_for(lines: Sequence[str], what: str, indexes: Sequence[str]) -> NoRetu
         expected = next((ln.split()[-1] for ln in lines if "Expected sha256" in ln), "?")
         got = next((ln.split()[-1] for ln in lines if ln.strip().startswith("Got")), "?")
         raise FetchError(f"hash mismatch for {culprit.split(' from ')[0] or what!r}: expected "
-                         f"sha256 {expected}, got {got}; fix the --hash in the requirements "
-                         "or check the index serves the file you pinned")
+                         f"sha256 {expected}, got {got}; {hash_fix}")
     raise FetchError(f"pip failed while {what}: {error_line(lines)!r}; see the output above")

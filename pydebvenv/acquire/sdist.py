@@ -185,7 +185,8 @@ def resolve_target(session: Session, requirement_args: Sequence[str], target: Ta
             return chosen
         requirement = missing_requirement(lines)
         if requirement is None or unreachable(lines, session.indexes()) or refused(lines):
-            raise_for(lines, f"resolving the requirements for {target.name}", session.indexes())
+            raise_for(lines, f"resolving the requirements for {target.name}", session.indexes(),
+                      hash_fix=session.hash_fix)
         if requirement in tried:
             raise FetchError(
                 f"{requirement!r} was built from its sdist but pip still finds nothing that fits "

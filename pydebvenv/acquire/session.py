@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name
 
 from pydebvenv.acquire.pip import Chosen, PipOutput, progress_args, read_report, run_pip
 from pydebvenv.acquire.pip import target_args as pip_target_args
-from pydebvenv.acquire.piperrors import raise_for
+from pydebvenv.acquire.piperrors import HASH_FIX, raise_for
 from pydebvenv.errors import FetchError
 from pydebvenv.redact import redact
 from pydebvenv.target import Target
@@ -56,6 +56,7 @@ class Session:
     seen: set[str] = field(default_factory=set)  # every wheel name pip looked at
     fetched: int = 0  # files placed into the cache by this fetch
     fetched_bytes: int = 0
+    hash_fix: str = HASH_FIX  # what a hash mismatch error advises (a lock's pins: re-lock)
 
     def __post_init__(self) -> None:
         self.built = self.stage / "built"
@@ -211,8 +212,7 @@ def _move_into_cache(session: Session, c: Chosen, expected: Mapping[str, frozens
     digest = file_sha256(got)
     if allowed and digest not in allowed:
         raise FetchError(f"hash mismatch for {c.filename!r}: expected sha256 "
-                         f"{' or '.join(sorted(allowed))}, got {digest}; fix the --hash "
-                         "in the requirements or check the index")
+                         f"{' or '.join(sorted(allowed))}, got {digest}; {session.hash_fix}")
     os.chmod(got, 0o644)  # the cache is shared: never a private (umask 077) mode
     final = session.cache / c.filename
     size = got.stat().st_size
@@ -247,7 +247,7 @@ def _download(session: Session, missing: Sequence[Chosen], *, target: Target | N
     rc, out = run_pip(args, marker_env=target.marker_environment() if target else None,
                       out=session.out)
     if rc != 0:
-        raise_for(out, f"downloading {what}", session.indexes())
+        raise_for(out, f"downloading {what}", session.indexes(), hash_fix=session.hash_fix)
 
 
 def _allowed_hashes(c: Chosen, expected: Mapping[str, frozenset[str]]) -> frozenset[str]:

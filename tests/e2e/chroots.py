@@ -1,4 +1,9 @@
-"""Debian chroots for the end-to-end tests: made once by debootstrap, cached, copied per test."""
+"""Debian chroots for the end-to-end tests: made once by debootstrap, cached, copied per test.
+
+A chroot of a foreign architecture (arm64 on an amd64 host) runs its programs under
+qemu-user-static through binfmt_misc: debootstrap --foreign unpacks the packages, and the
+second stage runs inside the chroot, emulated, as every command run_in starts there does.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "QEMU_MACHINES",
     "RELEASES",
     "Release",
     "apt_mirror",
@@ -22,8 +28,15 @@ __all__ = [
     "cache_root",
     "cached_chroot",
     "chroot_copy",
+    "ensure_emulation",
+    "host_arch",
     "run_in",
 ]
+
+#: Debian architecture -> the qemu-user machine (and binfmt_misc entry qemu-<machine>)
+QEMU_MACHINES = {"arm64": "aarch64", "armhf": "arm", "ppc64el": "ppc64le", "s390x": "s390x",
+                 "riscv64": "riscv64", "i386": "i386"}
+_BINFMT = Path("/proc/sys/fs/binfmt_misc")
 
 # The chroot's own PATH and a neutral locale: commands see the target, not the host shell.
 _CHROOT_ENV = {
@@ -146,8 +159,34 @@ def _keyring() -> Path | None:
     return default if default.is_file() else None
 
 
+def host_arch() -> str:
+    """This machine's Debian architecture (dpkg --print-architecture)."""
+    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def ensure_emulation(arch: str) -> None:
+    """Make the kernel run ``arch``'s programs through qemu-user-static (binfmt_misc).
+
+    binfmt-support registers the qemu-user-static entries with the F flag, so the
+    emulator is opened once by the kernel and works inside any chroot.  The entry is
+    enabled here whenever it is missing: something else on the machine (a systemd in a
+    container stopping systemd-binfmt) may have taken the registrations away.
+    """
+    entry = _BINFMT / f"qemu-{QEMU_MACHINES[arch]}"
+    if not (_BINFMT / "status").exists():
+        subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(_BINFMT)],
+                       check=True, capture_output=True)
+    if not entry.exists() or not entry.read_text(encoding="utf-8").startswith("enabled"):
+        subprocess.run(["update-binfmts", "--enable", entry.name], check=True,
+                       capture_output=True)
+
+
 def _debootstrap(release: Release, arch: str, dest: Path, log: Path) -> None:
+    foreign = arch != host_arch()
     cmd = ["debootstrap", "--variant=minbase", f"--arch={arch}"]
+    if foreign:
+        cmd.append("--foreign")  # unpack only; the second stage runs emulated, below
     cmd.append("--include=" + ",".join((release.python, *release.include)))
     keyring = _keyring()
     if keyring is not None:
@@ -155,17 +194,28 @@ def _debootstrap(release: Release, arch: str, dest: Path, log: Path) -> None:
     cmd += [release.suite, str(dest), apt_mirror()]
     with log.open("wb") as out:
         proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False)
+        if proc.returncode == 0 and foreign:
+            ensure_emulation(arch)
+            # a private mount namespace: the /proc the second stage mounts goes with it
+            proc = subprocess.run(
+                ["unshare", "--mount", "--propagation", "private", "chroot", str(dest),
+                 "/debootstrap/debootstrap", "--second-stage"],
+                stdout=out, stderr=subprocess.STDOUT, check=False)
     if proc.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
-        raise RuntimeError(f"debootstrap {release.suite} failed ({proc.returncode}):\n{tail}")
+        raise RuntimeError(f"debootstrap {release.suite} {arch} failed ({proc.returncode}):"
+                           f"\n{tail}")
 
 
 def cached_chroot(target: str, arch: str = "amd64") -> Path:
-    """The cached chroot of `target`, made by debootstrap on first use.
+    """The cached chroot of `target` on `arch`, made by debootstrap on first use.
 
     It is built in a temporary directory beside the cache entry and renamed into place only
     when complete, so an interrupted run never leaves half a chroot that a later run trusts.
+    A foreign `arch` is emulated (ensure_emulation), at creation and whenever it is used.
     """
+    if arch != host_arch():
+        ensure_emulation(arch)
     with cache_lock(f"chroot-{target}-{arch}"):
         return _cached_chroot(RELEASES[target], arch)
 

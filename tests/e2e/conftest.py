@@ -44,19 +44,31 @@ def wheel_cache(e2e_ready: None) -> Path:
     return fill_wheel_cache(cache_root() / "wheels", REQUIREMENT_FILES)
 
 
+@pytest.fixture(scope="session")
+def emulation_ready(e2e_ready: None) -> None:
+    """Foreign-architecture chroots run under qemu-user-static through binfmt_misc."""
+    missing = [tool for tool in ("qemu-aarch64-static", "update-binfmts")
+               if shutil.which(tool) is None]
+    if missing:
+        need(f"the arm64 e2e tests need {missing!r}: apt-get install qemu-user-static "
+             "binfmt-support (.ci/run does)")
+
+
 @pytest.fixture
 def chroot(
     e2e_ready: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[str], Path]]:
-    """`chroot("debian-12")` -> the root of a fresh, writable copy of that release's chroot.
+) -> Iterator[Callable[..., Path]]:
+    """`chroot("debian-12")` -> the root of a fresh, writable copy of that release's chroot;
+    `chroot("debian-12", "arm64")` one of another architecture, emulated (use the
+    emulation_ready fixture too).
 
     The release itself is debootstrapped once and cached; every call gives a new copy.
     """
     with ExitStack() as stack:
 
-        def make(target: str) -> Path:
-            lower = cached_chroot(target)
-            scratch = tmp_path_factory.mktemp(f"chroot-{target}")
+        def make(target: str, arch: str = "amd64") -> Path:
+            lower = cached_chroot(target, arch)
+            scratch = tmp_path_factory.mktemp(f"chroot-{target}-{arch}")
             return stack.enter_context(chroot_copy(lower, scratch))
 
         yield make

@@ -158,7 +158,7 @@ def shared_root(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> It
 def test_package_is_arch_all_and_depends_on_the_interpreter(backend_deb: tuple[str, Path]) -> None:
     backend, deb = backend_deb
     assert deb_field(deb, "Package") == f"hello-{backend}"
-    assert deb_field(deb, "Version") == "1-1"  # PEP 440 1.0 == 1 (pydebvenv.versions)
+    assert deb_field(deb, "Version") == "1.0-1+deb12"  # as written, + the release (versions.md)
     assert deb_field(deb, "Architecture") == "all"
     assert deb_field(deb, "Depends") == "python3.11"
     assert deb_field(deb, "Maintainer") == "Backend Tester <backend-tester@example.org>"
@@ -198,15 +198,15 @@ def test_dynamic_version_comes_from_the_built_wheel(
     text = init.read_text(encoding="utf-8") + '__version__ = "2.5.0rc1"\n'
     init.write_text(text, encoding="utf-8")
     deb = build_offline(project, offline_env, tmp_path / "dist")
-    # 2.5.0rc1 -> 2.5~rc1 (trailing .0 dropped, pre-release sorts below the release), rev 1
-    assert deb_field(deb, "Version") == "2.5~rc1-1"
-    assert deb.name == "hello-dynamic_2.5~rc1-1_all.deb"
+    # 2.5.0rc1 -> 2.5.0~rc1 (the pre-release sorts below the release), rev 1, the release
+    assert deb_field(deb, "Version") == "2.5.0~rc1-1+deb12"
+    assert deb.name == "hello-dynamic_2.5.0~rc1-1+deb12_all.deb"
     site = f"./{VENV_ROOT[1:]}/hello-dynamic/lib/python3.11/site-packages/"
     assert f"{site}hello_dynamic-2.5.0rc1.dist-info/METADATA" in {
         m.name for m in fsys_members(deb)
     }
     dpkg_install(shared_root, deb)
     assert run_in(shared_root, "dpkg-query", "-W", "-f=${Version}", "hello-dynamic").stdout == (
-        "2.5~rc1-1"
+        "2.5.0~rc1-1+deb12"
     )
     assert run_in(shared_root, "/usr/bin/hello-dynamic").stdout == _expected("hatchling", "world")

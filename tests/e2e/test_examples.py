@@ -175,6 +175,35 @@ def test_arm64_build_carries_aarch64_extensions(build: Build, tmp_path: Path) ->
     assert not [m.name for m in members if elf_machine(m.data) not in (None, EM_AARCH64)]
 
 
+@pytest.mark.parametrize("example", ["hello-cli", "webapp"])
+def test_arm64_package_installs_and_runs_in_an_arm64_debian(
+    build: Build, chroot: Callable[..., Path], emulation_ready: None, tmp_path: Path,
+    example: str,
+) -> None:
+    """What was tested is what runs: the arm64 package is installed by dpkg into an arm64
+    Debian 12 (its programs emulated by qemu-user-static) and its commands run there."""
+    deb = build(copy_example(example, tmp_path), target="debian-12", arch="arm64")
+    root = chroot("debian-12", "arm64")
+    assert run_in(root, "dpkg", "--print-architecture").stdout == "arm64\n"
+    dpkg_install(root, deb)
+    assert dpkg_status(root, example) == "install ok installed"
+    python = f"{_venv(example)}/bin/python"
+    machine = "import platform, sys; print(platform.machine(), sys.implementation._multiarch)"
+    assert run_in(root, python, "-c", machine).stdout == "aarch64 aarch64-linux-gnu\n"
+    if example == "hello-cli":
+        assert run_in(root, "/usr/bin/hello-cli", "--name", "Debian").stdout == "Hello, Debian!\n"
+    else:
+        assert run_in(root, "/usr/bin/webapp", "--check").stdout == WEBAPP_CHECK
+        probe = "import yaml._yaml as y, markupsafe._speedups as s; print(y.__file__, s.__file__)"
+        loaded = run_in(root, python, "-c", probe).stdout.split()
+        assert [Path(p).name for p in loaded] == [
+            "_yaml.cpython-311-aarch64-linux-gnu.so",
+            "_speedups.cpython-311-aarch64-linux-gnu.so"], loaded
+    _check_venv(root, example, "3.11")
+    dpkg_purge(root, example)
+    assert not (root / _venv(example)[1:]).exists()
+
+
 def test_bundled_shared_objects_are_shipped_unstripped(
     build: Build, offline_pip: Path, tmp_path: Path
 ) -> None:
