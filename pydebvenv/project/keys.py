@@ -42,7 +42,7 @@ KEYS: tuple[Key, ...] = (
     Key("release-suffix", "string", '`"+{tag}"`: `+deb12`, `+ubuntu24.04`', "--release-suffix",
         "appended to the revision so that each target release gets its own version and file "
         "name (`1.0.0-1+deb12`); `{tag}`, `{id}`, `{version}`, `{codename}` are filled in, "
-        '`""` turns it off (docs/configuration.md)', 'release-suffix = "+{tag}"'),
+        '`""` turns it off (docs/versions.md)', 'release-suffix = "+{tag}"'),
     Key("maintainer", "string", "`[project].maintainers`, else `authors`", "--maintainer",
         "Maintainer field, `Name <email>`", 'maintainer = "Jane Doe <jane@example.org>"'),
     Key("summary", "string", "`[project].description`, made lintian-clean", "--summary",
