@@ -8,6 +8,7 @@ second stage runs inside the chroot, emulated, as every command run_in starts th
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import shutil
@@ -159,6 +160,7 @@ def _keyring() -> Path | None:
     return default if default.is_file() else None
 
 
+@functools.cache
 def host_arch() -> str:
     """This machine's Debian architecture (dpkg --print-architecture)."""
     return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
@@ -170,8 +172,9 @@ def ensure_emulation(arch: str) -> None:
 
     binfmt-support registers the qemu-user-static entries with the F flag, so the
     emulator is opened once by the kernel and works inside any chroot.  The entry is
-    enabled here whenever it is missing: something else on the machine (a systemd in a
-    container stopping systemd-binfmt) may have taken the registrations away.
+    enabled here whenever it is missing, before every command run_in starts in such a chroot:
+    binfmt_misc is one table for the whole machine, and a systemd booted in a chroot by
+    another test runs systemd-binfmt, which manages that table and may empty it.
     """
     entry = _BINFMT / f"qemu-{QEMU_MACHINES[arch]}"
     if not (_BINFMT / "status").exists():
@@ -180,6 +183,25 @@ def ensure_emulation(arch: str) -> None:
     if not entry.exists() or not entry.read_text(encoding="utf-8").startswith("enabled"):
         subprocess.run(["update-binfmts", "--enable", entry.name], check=True,
                        capture_output=True)
+
+
+# ELF e_machine (elf(5)) of a chroot's programs -> its Debian architecture
+_ELF_ARCHS = {62: "amd64", 183: "arm64", 40: "armhf", 3: "i386", 21: "ppc64el",
+              22: "s390x", 243: "riscv64"}
+
+
+def _emulate_if_foreign(root: Path) -> None:
+    """Before a command runs in ``root``: if its programs are of another architecture than
+    this machine's, make sure the kernel still emulates them (see ensure_emulation)."""
+    try:
+        with (root / "usr" / "bin" / "dpkg").open("rb") as f:
+            head = f.read(20)
+    except OSError:
+        return
+    little = head[5:6] == b"\x01"  # EI_DATA: ELFDATA2LSB
+    arch = _ELF_ARCHS.get(int.from_bytes(head[18:20], "little" if little else "big"))
+    if arch is not None and arch in QEMU_MACHINES and arch != host_arch():
+        ensure_emulation(arch)
 
 
 def _debootstrap(release: Release, arch: str, dest: Path, log: Path) -> None:
@@ -303,6 +325,7 @@ def run_in(
     The namespace (unshare(1) --mount) takes the /proc mount away when the command ends, so
     nothing is left mounted inside the chroot copy, even when a test is interrupted.
     """
+    _emulate_if_foreign(root)
     script = 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"'
     argv: Sequence[str] = [
         "unshare",

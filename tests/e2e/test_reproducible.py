@@ -125,9 +125,9 @@ def test_reprotest_finds_the_example_reproducible(wheel_cache: Path, tmp_path: P
     assert "requires these program(s)" not in proc.stderr, _tail(proc)
     assert _applied(proc) == set(VARIED)
     # what was compared is a real package, the same in both builds
-    deb = store / "control" / "source-root" / "dist" / "hello-cli_1-1_all.deb"
+    deb = store / "control" / "source-root" / "dist" / "hello-cli_1.0-1+deb12_all.deb"
     assert pydebvenv.inspect(deb).control["Package"] == "hello-cli"
-    assert f"{_sha256(deb)}  ./dist/hello-cli_1-1_all.deb" in proc.stdout
+    assert f"{_sha256(deb)}  ./dist/hello-cli_1.0-1+deb12_all.deb" in proc.stdout
     assert (store / "experiment-1").resolve() == (store / "control").resolve()
 
 
