@@ -36,10 +36,10 @@ examples:
   pydebvenv build --target ubuntu-24.04 --offline -r requirements.txt path/to/project
   pydebvenv build --from httpie==3.2.4 --target debian-12 -o dist
                                           package a published tool, no project needed
-  pydebvenv inspect dist/myapp_1.0-1_amd64.deb
-  pydebvenv publish --sign-key ops@example.org /srv/apt dist/myapp_1.0-1_amd64.deb
+  pydebvenv inspect dist/myapp_1.0-1+deb12_amd64.deb
+  pydebvenv publish --sign-key ops@example.org /srv/apt dist/myapp_1.0-1+deb12_amd64.deb
                                           add it to the signed APT repository in /srv/apt
-  pydebvenv diff myapp_1.0-1_amd64.deb myapp_1.1-1_amd64.deb
+  pydebvenv diff myapp_1.0-1+deb12_amd64.deb myapp_1.1-1+deb12_amd64.deb
                                           what deploying 1.1 over 1.0 changes
 """
 
@@ -134,7 +134,7 @@ def make_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser(
         "inspect", help="verify a .deb and show its control data, files and bundled list",
         formatter_class=formatter,
-        epilog="example:\n  pydebvenv inspect dist/myapp_1.0-1_amd64.deb\n\n" + EXIT_CODES)
+        epilog="example:\n  pydebvenv inspect dist/myapp_1.0-1+deb12_amd64.deb\n\n" + EXIT_CODES)
     inspect.add_argument("path", metavar="DEB", help="the .deb file")
     inspect.add_argument("--scripts", action="store_true",
                          help="print the maintainer scripts in full")
