@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from pydebvenv.target import RELEASES
 from tests.e2e.chroots import cached_chroot, chroot_copy, run_in
 from tests.e2e.debtools import deb_field, dpkg_install, fsys_members, lintian
 
@@ -77,8 +78,9 @@ def release(request: pytest.FixtureRequest, built: Built,
 def test_metadata_comes_from_the_distribution(release: tuple[str, dict[str, Path], Path]) -> None:
     target, debs, _root = release
     httpie, black = debs["httpie"], debs["black"]
-    assert httpie.name == "httpie_3.2.4-1_amd64.deb"  # multidict is compiled
-    assert black.name == "black_26.10.1-1_amd64.deb"
+    tag = RELEASES[target].tag
+    assert httpie.name == f"httpie_3.2.4-1+{tag}_amd64.deb"  # multidict is compiled
+    assert black.name == f"black_26.10.1-1+{tag}_amd64.deb"
     assert deb_field(httpie, "Maintainer") == "Jakub Roztocil <jakub@roztocil.co>"
     assert deb_field(black, "Maintainer") == "Łukasz Langa <lukasz@langa.pl>"
     assert deb_field(httpie, "Homepage") == "https://httpie.io/"
