@@ -30,6 +30,7 @@ __all__ = [
     "cached_chroot",
     "chroot_copy",
     "ensure_emulation",
+    "entry_name",
     "host_arch",
     "run_in",
 ]
@@ -204,12 +205,13 @@ def _emulate_if_foreign(root: Path) -> None:
         ensure_emulation(arch)
 
 
-def _debootstrap(release: Release, arch: str, dest: Path, log: Path) -> None:
+def _debootstrap(release: Release, arch: str, dest: Path, log: Path,
+                 extra: tuple[str, ...]) -> None:
     foreign = arch != host_arch()
     cmd = ["debootstrap", "--variant=minbase", f"--arch={arch}"]
     if foreign:
         cmd.append("--foreign")  # unpack only; the second stage runs emulated, below
-    cmd.append("--include=" + ",".join((release.python, *release.include)))
+    cmd.append("--include=" + ",".join((release.python, *release.include, *extra)))
     keyring = _keyring()
     if keyring is not None:
         cmd.append(f"--keyring={keyring}")
@@ -229,8 +231,17 @@ def _debootstrap(release: Release, arch: str, dest: Path, log: Path) -> None:
                            f"\n{tail}")
 
 
-def cached_chroot(target: str, arch: str = "amd64") -> Path:
-    """The cached chroot of `target` on `arch`, made by debootstrap on first use.
+def entry_name(release: Release, arch: str, extra: Sequence[str] = ()) -> str:
+    """The cache entry of a chroot: the release, the arch and every package asked for beyond
+    minbase and the interpreter, so a different package set is a different entry (a change
+    never rebuilds an entry that another run may be using as an overlay's lower layer)."""
+    packages = sorted({*release.include, *extra})
+    return f"{release.target}-{arch}" + "".join(f"+{p}" for p in packages)
+
+
+def cached_chroot(target: str, arch: str = "amd64", extra: Sequence[str] = ()) -> Path:
+    """The cached chroot of `target` (plus the packages `extra`), made by debootstrap on first
+    use.
 
     It is built in a temporary directory beside the cache entry and renamed into place only
     when complete, so an interrupted run never leaves half a chroot that a later run trusts.
@@ -238,26 +249,27 @@ def cached_chroot(target: str, arch: str = "amd64") -> Path:
     """
     if arch != host_arch():
         ensure_emulation(arch)
-    with cache_lock(f"chroot-{target}-{arch}"):
-        return _cached_chroot(RELEASES[target], arch)
+    name = entry_name(RELEASES[target], arch, extra)
+    with cache_lock(f"chroot-{name}"):
+        return _cached_chroot(RELEASES[target], arch, tuple(sorted(extra)))
 
 
-def _cached_chroot(release: Release, arch: str) -> Path:
-    target = release.target
+def _cached_chroot(release: Release, arch: str, extra: tuple[str, ...]) -> Path:
+    name = entry_name(release, arch, extra)
     base = cache_root() / "chroots"
     base.mkdir(parents=True, exist_ok=True)
-    final = base / f"{target}-{arch}"
+    final = base / name
     if (final / "usr" / "bin" / release.python).exists():
         return final
-    work = Path(tempfile.mkdtemp(prefix=f".tmp-{target}-{arch}-", dir=base))
+    work = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=base))
     try:
         start = time.monotonic()
-        _debootstrap(release, arch, work / "root", base / f"{target}-{arch}.log")
+        _debootstrap(release, arch, work / "root", base / f"{name}.log", extra)
         # the apt lists and the .debs are not needed to run anything: keep the cache small
         shutil.rmtree(work / "root" / "var" / "cache" / "apt" / "archives", ignore_errors=True)
         (work / "root" / "var" / "cache" / "apt" / "archives" / "partial").mkdir(parents=True)
         seconds = time.monotonic() - start
-        (base / f"{target}-{arch}.seconds").write_text(f"{seconds:.0f}\n", encoding="utf-8")
+        (base / f"{name}.seconds").write_text(f"{seconds:.0f}\n", encoding="utf-8")
         if final.exists():  # a stale, incomplete entry from an older layout
             shutil.rmtree(final)
         (work / "root").rename(final)

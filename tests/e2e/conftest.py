@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.chroots import cache_root, cached_chroot, chroot_copy
 from tests.e2e.projects import EXAMPLES
+from tests.e2e.systemd import Systemd, boot, cached_systemd_root
 from tests.e2e.wheelcache import fill_wheel_cache, use_only_the_cache
 from tests.support.gate import need
 
@@ -21,7 +22,7 @@ REQUIREMENT_FILES = (
     EXAMPLES / "webapp" / "requirements.txt",
     Path(__file__).with_name("from-tools.txt"),
 )
-_TOOLS = ("debootstrap", "dpkg", "dpkg-deb", "unshare", "mount", "chroot", "lintian")
+_TOOLS = ("debootstrap", "dpkg", "dpkg-deb", "unshare", "nsenter", "mount", "chroot", "lintian")
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +71,23 @@ def chroot(
             lower = cached_chroot(target, arch)
             scratch = tmp_path_factory.mktemp(f"chroot-{target}-{arch}")
             return stack.enter_context(chroot_copy(lower, scratch))
+
+        yield make
+
+
+@pytest.fixture
+def systemd(
+    e2e_ready: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[], Systemd]]:
+    """`systemd()` -> a real systemd booted in a fresh copy of the cached Debian 12 root that
+    has systemd installed; it is killed (and the copy dropped) when the test ends."""
+    with ExitStack() as stack:
+
+        def make(target: str = "debian-12") -> Systemd:
+            lower = cached_systemd_root(target)
+            scratch = tmp_path_factory.mktemp(f"systemd-{target}")
+            root = stack.enter_context(chroot_copy(lower, scratch))
+            return stack.enter_context(boot(root, scratch / "systemd.log"))
 
         yield make
 

@@ -1,0 +1,188 @@
+"""A real systemd as PID 1 of its own namespaces, inside a chroot copy, for the e2e tests.
+
+The machines the tests run on do not boot with systemd, so ``systemd-nspawn`` cannot be used;
+systemd still runs as PID 1 of a new PID namespace (docs/services.md, "Testing under a real
+systemd"). ``boot(root)`` starts it in a copy of the cached root made by
+``cached_systemd_root()`` (debootstrap minbase + the interpreter + systemd, systemd-sysv,
+dbus), and ``Systemd.run`` runs commands inside with nsenter(1):
+
+* the root must be a mount point, or every unit with sandboxing directives (ProtectSystem=,
+  PrivateTmp=, ...) fails with 226/NAMESPACE: it is bind-mounted onto itself;
+* ``/run`` is a fresh tmpfs, so ``/run/systemd/system`` exists only while this systemd runs;
+* the root directory is 0755, or services with ``User=`` fail with 200/CHDIR;
+* no ``/usr/sbin/policy-rc.d``, so ``deb-systemd-invoke`` may start services;
+* a network namespace of its own (systemd brings its loopback up), so services bind
+  127.0.0.1 without meeting the host's or another test's ports.
+
+Every mount is made inside the new mount namespace, so ``kill -9`` of that PID 1 (which takes
+every process of the namespace with it) leaves nothing mounted on the host.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.e2e.chroots import cached_chroot
+
+__all__ = ["SYSTEMD_PACKAGES", "Systemd", "boot", "cached_systemd_root"]
+
+SYSTEMD_PACKAGES = ("dbus", "systemd", "systemd-sysv")
+_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+        "LANG=C.UTF-8", "DEBIAN_FRONTEND=noninteractive"]
+# Inside the new namespaces: make the root a private mount point, give it an empty /run and
+# the namespace's own /proc, then become systemd (exec keeps PID 1).
+_START = (
+    'mount --bind "$0" "$0" && mount --make-private "$0" '
+    '&& mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$0/run" '
+    '&& mount -t proc proc "$0/proc" '
+    '&& exec chroot "$0" env -i container=other /lib/systemd/systemd --system'
+)
+
+
+def cached_systemd_root(target: str = "debian-12", arch: str = "amd64") -> Path:
+    """The cached root with systemd installed (debootstrapped once, like the other chroots)."""
+    return cached_chroot(target, arch, extra=SYSTEMD_PACKAGES)
+
+
+@dataclass(frozen=True, slots=True)
+class Systemd:
+    """A running systemd: its root (as seen from the host) and its PID (host numbering)."""
+
+    root: Path
+    pid: int
+
+    def run(self, *cmd: str, check: bool = True, input: str | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """``cmd`` inside: the systemd's namespaces and root, a clean environment."""
+        argv = ["nsenter", "-t", str(self.pid), "-m", "-p", "-u", "-i", "-n",
+                "chroot", str(self.root), "env", "-i", *_ENV, *cmd]
+        proc = subprocess.run(argv, capture_output=True, text=True, input=input,
+                              timeout=timeout, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"command {list(cmd)!r} failed under systemd in {self.root} with exit code "
+                f"{proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+            )
+        return proc
+
+    def systemctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.run("systemctl", "--no-pager", *args, check=False)
+
+    def show(self, unit: str, *properties: str) -> dict[str, str]:
+        """``systemctl show -p ...`` as a dict (ActiveState, MainPID, User, ...)."""
+        out = self.run("systemctl", "show", "-p", ",".join(properties), unit).stdout
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    def journal(self, unit: str) -> str:
+        """The unit's journal, for failure messages."""
+        return self.run("journalctl", "--no-pager", "-o", "short", "-u", unit, check=False).stdout
+
+    def install(self, deb: Path, *dpkg_args: str,
+                check: bool = True) -> subprocess.CompletedProcess[str]:
+        """``dpkg -i`` of a host file inside, so the maintainer scripts meet this systemd."""
+        inbox = self.root / "var" / "tmp" / "debs"
+        inbox.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(deb, inbox / deb.name)
+        try:
+            return self.run("dpkg", *dpkg_args, "-i", f"/var/tmp/debs/{deb.name}", check=check)
+        finally:
+            (inbox / deb.name).unlink()
+
+    def wait_for(self, unit: str, state: str = "active", timeout: float = 30) -> dict[str, str]:
+        """Wait until ``unit``'s ActiveState is ``state``; its properties then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            props = self.show(unit, "ActiveState", "SubState", "MainPID", "Result")
+            if props.get("ActiveState") == state:
+                return props
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{unit} is {props}, not {state} after {timeout} s\n"
+                                     + self.journal(unit))
+            time.sleep(0.2)
+
+    def http_get(self, url: str, timeout: float = 30) -> str:
+        """The body of ``url`` fetched inside (retried while the service comes up)."""
+        script = (
+            "import sys, time, urllib.request\n"
+            f"deadline = time.monotonic() + {timeout}\n"
+            "while True:\n"
+            "    try:\n"
+            "        print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode(), end='')\n"
+            "        break\n"
+            "    except OSError as exc:\n"
+            "        if time.monotonic() > deadline:\n"
+            "            sys.exit(f'{sys.argv[1]}: {exc}')\n"
+            "        time.sleep(0.1)\n"
+        )
+        python = next(p.name for p in sorted((self.root / "usr" / "bin").glob("python3.*"))
+                      if p.name[len("python3."):].isdigit())
+        return self.run(python, "-c", script, url, timeout=timeout + 30).stdout
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii")
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text(encoding="ascii").strip()
+    except OSError:
+        return ""
+
+
+@contextmanager
+def boot(root: Path, log: Path, timeout: float = 60) -> Iterator[Systemd]:
+    """systemd booted in ``root`` (a writable copy: it is changed), until the block ends.
+
+    ``log`` receives systemd's own console output. Waits until ``systemctl
+    is-system-running`` says running or degraded.
+    """
+    os.chmod(root, 0o755)
+    (root / "usr" / "sbin" / "policy-rc.d").unlink(missing_ok=True)
+    with log.open("wb") as out:
+        starter = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "--pid", "--fork",
+             "--kill-child", "--uts", "--ipc", "--net", "sh", "-c", _START, str(root)],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pid = 0
+    try:
+        deadline = time.monotonic() + timeout
+        while not pid:
+            # unshare --fork: its one child is the namespace's PID 1, which execs systemd
+            pid = next((c for c in _children(starter.pid) if _comm(c) == "systemd"), 0)
+            if starter.poll() is not None:
+                raise AssertionError(f"systemd did not start (exit {starter.returncode}):\n"
+                                     + log.read_text(errors="replace")[-3000:])
+            if not pid and time.monotonic() > deadline:
+                raise AssertionError("systemd did not start:\n"
+                                     + log.read_text(errors="replace")[-3000:])
+            time.sleep(0.05)
+        systemd = Systemd(root, pid)
+        state = ""
+        while state not in ("running", "degraded"):
+            if time.monotonic() > deadline:
+                failed = systemd.systemctl("--failed").stdout
+                raise AssertionError(f"systemd is {state!r} after {timeout} s\n{failed}")
+            time.sleep(0.2)
+            state = systemd.run("systemctl", "is-system-running", check=False).stdout.strip()
+        yield systemd
+    finally:
+        if pid:
+            with suppress(ProcessLookupError):
+                os.kill(pid, 9)  # PID 1 of the namespace: every process in it dies too
+        else:
+            starter.kill()
+        starter.wait(timeout=30)
