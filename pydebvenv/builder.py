@@ -44,6 +44,8 @@ from pydebvenv.debian.links import (
     exposed_commands,
 )
 from pydebvenv.debian.maintscripts import Snippets, maintainer_scripts
+from pydebvenv.debian.services import PackageFacts, Units, plan_units
+from pydebvenv.debian.unitscripts import service_scripts
 from pydebvenv.errors import ConfigError, ResolutionError
 from pydebvenv.project.config import Config, Options, from_config, load_config
 from pydebvenv.project.metadata import authors, declared_license
@@ -338,6 +340,8 @@ def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequ
         entries = list(compile_entries(venv, target, entries))
     commands = _commands(project, app_meta, app_extras, target, layout, report)
     entries += bin_symlinks(venv, commands)
+    units = _units(project, target, layout)
+    entries += units.entries()
     for spec in opts.files:
         entries += extra_file_entries(spec, project.root)
     app = canonicalize_name(project.dist_name)
@@ -347,7 +351,7 @@ def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequ
             project.dist_name, project.upstream_version, [str(w.name) for w in others],
             venv, target.interpreter_package, commands))
     entries += _docs(project, target, layout, others, entries, epoch)
-    control = _control(project, target, layout)
+    control = _control(project, target, layout, units)
     entries += bom_entries(BundleInputs(
         package=project.package, version=project.version, architecture=control.architecture,
         target=target, venv=venv, wheels=[_bundled(w) for w in wheels],
@@ -358,7 +362,7 @@ def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequ
                     + ", ".join(sorted(unknown)))
     scripts = maintainer_scripts(venv, compile_on_install=not opts.compile,
                                  snippets=Snippets(**opts.snippets),
-                                 python_version=target.pyver)
+                                 python_version=target.pyver, units=service_scripts(units))
     return _Package(tuple(entries), control, scripts)
 
 
@@ -440,10 +444,19 @@ def _distribution(wheel: CachedWheel, layout: VenvLayout) -> Distribution:
                         files=layout.files.get(wheel.name, ()))
 
 
-def _control(project: Project, target: Target, layout: VenvLayout) -> Control:
+def _units(project: Project, target: Target, layout: VenvLayout) -> Units:
+    """The services and timers, their commands resolved in the venv just laid out."""
+    commands = {name for names in layout.scripts.values() for name in names}
+    commands |= {"python", "python3", f"python{target.pyver}"}  # the venv's interpreter links
+    return plan_units(project.options.services, project.options.timers, PackageFacts(
+        package=project.package, summary=project.summary, homepage=project.homepage,
+        venv=project.venv, commands=frozenset(commands), unit_dir=target.systemd_unit_dir))
+
+
+def _control(project: Project, target: Target, layout: VenvLayout, units: Units) -> Control:
     """Depends and Architecture computed from the venv, the rest from the project."""
     return control_for(
         project, architecture(target, layout.has_binary, layout.platform_tags),
         depends(target, layout.platform_tags, layout.has_binary, project.options.depends,
-                sonames=layout.system_sonames),
+                sonames=layout.system_sonames, scripts_need=units.depends),
     )

@@ -43,6 +43,8 @@ class Release:
     dpkg_zstd: bool  # whether its dpkg reads zstd members (upstream >= 1.21.18, Ubuntu patched)
     archs: tuple[str, ...]  # architectures the release ships (and we have a table row for)
     kernel: str  # the release's kernel series: the documented stand-in for platform_release
+    # where its debhelper installs systemd units: /lib until the /usr-move (debhelper 13.11.8)
+    systemd_unit_dir: str
 
     @property
     def python_version(self) -> tuple[int, int]:
@@ -94,17 +96,23 @@ RELEASES: Mapping[str, Release] = {
     r.name: r
     for r in (
         Release("debian-11", "bullseye", "3.9.2", (2, 31), False,
-                ("amd64", "arm64", "armhf", "i386", "ppc64el", "s390x"), "5.10.0"),
+                ("amd64", "arm64", "armhf", "i386", "ppc64el", "s390x"), "5.10.0",
+                "/lib/systemd/system"),
         Release("debian-12", "bookworm", "3.11.2", (2, 36), True,
-                ("amd64", "arm64", "armhf", "i386", "ppc64el", "s390x"), "6.1.0"),
+                ("amd64", "arm64", "armhf", "i386", "ppc64el", "s390x"), "6.1.0",
+                "/lib/systemd/system"),
         Release("debian-13", "trixie", "3.13.5", (2, 41), True,
-                ("amd64", "arm64", "armhf", "ppc64el", "riscv64", "s390x"), "6.12.0"),
+                ("amd64", "arm64", "armhf", "ppc64el", "riscv64", "s390x"), "6.12.0",
+                "/usr/lib/systemd/system"),
         Release("ubuntu-22.04", "jammy", "3.10.12", (2, 35), True,
-                ("amd64", "arm64", "armhf", "ppc64el", "riscv64", "s390x"), "5.15.0"),
+                ("amd64", "arm64", "armhf", "ppc64el", "riscv64", "s390x"), "5.15.0",
+                "/lib/systemd/system"),
         Release("ubuntu-24.04", "noble", "3.12.3", (2, 39), True,
-                ("amd64", "arm64", "armhf", "ppc64el", "riscv64", "s390x"), "6.8.0"),
+                ("amd64", "arm64", "armhf", "ppc64el", "riscv64", "s390x"), "6.8.0",
+                "/usr/lib/systemd/system"),
         Release("ubuntu-26.04", "resolute", "3.14.3", (2, 43), True,
-                ("amd64", "arm64", "armhf", "ppc64el", "riscv64", "s390x"), ""),
+                ("amd64", "arm64", "armhf", "ppc64el", "riscv64", "s390x"), "",
+                "/usr/lib/systemd/system"),
     )
 }
 
@@ -178,6 +186,11 @@ class Target:
     def site_packages(self) -> str:
         """site-packages relative to the venv (sysconfig's venv scheme, not dist-packages)."""
         return f"lib/python{self.pyver}/site-packages"
+
+    @property
+    def systemd_unit_dir(self) -> str:
+        """Where the target's debhelper puts systemd units (docs/services.md)."""
+        return self.release.systemd_unit_dir
 
     @property
     def default_compression(self) -> str:

@@ -87,6 +87,18 @@ def _names(deb: Path) -> list[str]:
         return tf.getnames()
 
 
+def _unit(deb: Path, path: str) -> str | None:
+    """The text of the data.tar member ``path`` (a unit file), None when absent."""
+    data = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], capture_output=True,
+                          check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        try:
+            member = tf.extractfile(f"./{path}")
+        except KeyError:
+            return None
+        return member.read().decode() if member else None
+
+
 def test_defaults_from_project(build: Build) -> None:
     deb = build()
     assert deb.name == "keyapp_2.0-1+deb12_all.deb"
@@ -147,6 +159,15 @@ CASES: list[tuple[str, object, Callable[[Path], bool]]] = [
      ),
     ("postrm", "echo POSTRM-SNIPPET", lambda d: "POSTRM-SNIPPET" in pydebvenv.inspect(d).scripts.get("postrm", "")
      ),
+    ("services", [{"exec": "keyapp --serve", "state-directory": True}], lambda d: _unit(
+        d, "lib/systemd/system/keyapp.service") is not None and "ExecStart=/usr/share/python/"
+     "keyapp/bin/keyapp --serve\n" in (_unit(d, "lib/systemd/system/keyapp.service") or "")
+     and _field(d, "Depends") == "python3.11, adduser"
+     and "deb-systemd-invoke $_dh_action 'keyapp.service'" in pydebvenv.inspect(d).scripts[
+         "postinst"]),
+    ("timers", [{"name": "prune", "exec": "keyapp-extra --prune", "on-calendar": "daily"}],
+     lambda d: "OnCalendar=daily\n" in (_unit(d, "lib/systemd/system/prune.timer") or "")
+     and "Type=oneshot\n" in (_unit(d, "lib/systemd/system/prune.service") or "")),
     ("include_pip", True, lambda d: any("site-packages/pip/__init__.py" in n for n in _names(d))),
     ("offline", True, lambda d: d.is_file()),
 ]

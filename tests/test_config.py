@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from pydebvenv.project.config import (
     read_pyproject,
 )
 from pydebvenv.project.keys import KEYS, configuration_table
+from pydebvenv.project.services import UnitSpec
 
 REPO = Path(__file__).resolve().parents[1]
 # Documents that must hold the generated key table verbatim.
@@ -64,6 +66,12 @@ CASES: list[tuple[str, str, object]] = [
     ("postinst", 'postinst = { file = "post.sh" }', "echo post\n"),
     ("prerm", 'prerm = "echo rm"', "echo rm"),
     ("postrm", 'postrm = "echo gone"', "echo gone"),
+    ("services", 'services = [{ exec = "app --port 80", state-directory = true }]',
+     (UnitSpec("service", "tool.pydebvenv.services[0]", "ROOTFILE", exec="app --port 80",
+               directories={"StateDirectory": True}),)),
+    ("timers", 'timers = [{ name = "prune", exec = "app-prune", on-calendar = "daily" }]',
+     (UnitSpec("timer", "tool.pydebvenv.timers[0]", "ROOTFILE", name="prune", exec="app-prune",
+               on_calendar=("daily",)),)),
     ("compile", "compile = true", True),
     ("offline", "offline = true", True),
     ("include-pip", "include-pip = true", True),
@@ -75,6 +83,8 @@ def _rooted(value: object, root: Path) -> object:
         return root / value[5:]
     if isinstance(value, tuple):
         return tuple(_rooted(v, root) for v in value)
+    if isinstance(value, UnitSpec) and value.file == "ROOTFILE":
+        return replace(value, file=str(root / "pyproject.toml"))
     if isinstance(value, FileSpec):
         return FileSpec(root / str(value.source)[5:], value.destination, value.mode,
                         value.conffile)

@@ -72,11 +72,13 @@ def unpackaged_sonames(sonames: Iterable[str]) -> frozenset[str]:
 
 
 def depends(target: Target, platform_tags: Iterable[str], has_binary: bool,
-            extra: Sequence[str] = (), *, sonames: Iterable[str] = ()) -> str:
+            extra: Sequence[str] = (), *, sonames: Iterable[str] = (),
+            scripts_need: Sequence[str] = ()) -> str:
     """Depends: the versioned interpreter (a dist-upgrade that drops it shows the package broken
     instead of silently breaking it), libc6 when compiled code is shipped, the packages of the
     system libraries ``sonames`` (DT_NEEDED names the venv does not ship; unknown ones are
-    left out, see unpackaged_sonames), then the user's."""
+    left out, see unpackaged_sonames), the packages the maintainer scripts run
+    (``scripts_need``: adduser for the services' users), then the user's."""
     relations = [target.interpreter_package]
     glibc = libc_requirement(platform_tags)
     if has_binary:
@@ -91,6 +93,7 @@ def depends(target: Target, platform_tags: Iterable[str], has_binary: bool,
         pkg for s in sonames
         if (pkg := soname_package(s)) not in (None, "libc6") and _package_name(pkg) not in named
     })
+    relations += [pkg for pkg in scripts_need if _package_name(pkg) not in named]
     relations += [r for r in extra if r not in relations]
     return ", ".join(relations)
 

@@ -1,10 +1,12 @@
-"""The maintainer scripts: compile on install, clean __pycache__, merged user snippets.
+"""The maintainer scripts: compile on install, clean __pycache__, services, user snippets.
 
 Shapes follow deb-postinst(5), deb-prerm(5), deb-postrm(5) and Debian Policy §6 (``#!/bin/sh``,
 ``set -e``, idempotent); the compile/clean commands: docs/maintainer-scripts.md.  User snippets
 are merged as debhelper merges its own: generated postinst code first, then the user's; the
 user's prerm/postrm code first, then the generated (debhelper runs prerm/postrm snippets in
-reverse registration order).
+reverse registration order).  The services' code (debian/unitscripts.py) wraps that: postinst
+creates their users first and starts them last, after the byte-compilation and the user's
+snippet, so a service starts on compiled code; prerm stops them before the caches go.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pydebvenv.debfile.control import MaintainerScripts
+from pydebvenv.debian.unitscripts import ServiceScripts
 from pydebvenv.errors import ConfigError
 from pydebvenv.venv.layout import check_venv_path
 
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["Snippets", "maintainer_scripts"]
 
 _HEADER = "#!/bin/sh\nset -e\n"
+_NO_UNITS = ServiceScripts()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,23 +122,26 @@ def maintainer_scripts(
     compile_on_install: bool = True,
     snippets: Snippets = Snippets(),
     python_version: str | None = None,
+    units: ServiceScripts = _NO_UNITS,
 ) -> MaintainerScripts:
     """preinst/postinst/prerm/postrm for a venv at ``venv``, with the user's snippets merged.
 
     The postinst compiles ``<venv>/lib/python<python_version>/site-packages`` (the target's
-    ``pyver``, e.g. "3.11"), or all of ``<venv>/lib`` without it; never bin/.  A script with
-    nothing to do is None.
+    ``pyver``, e.g. "3.11"), or all of ``<venv>/lib`` without it; never bin/.  ``units`` is
+    the services' code (users, enable/start, stop, purge).  A script with nothing to do is
+    None.
     """
     check_venv_path(venv)
-    postinst = []
+    postinst = [units.users]
     if compile_on_install:
         postinst.append(_compile_block(venv, python_version))
     if snippets.postinst.strip():
         postinst.append(_user("postinst", snippets.postinst))
+    postinst.append(units.units)
     prerm = [_user("prerm", snippets.prerm) if snippets.prerm.strip() else "",
-             _clean_block(venv)]
+             units.prerm, _clean_block(venv)]
     postrm = [_user("postrm", snippets.postrm) if snippets.postrm.strip() else "",
-              _purge_block(venv)]
+              units.postrm, _purge_block(venv)]
     preinst = [_user("preinst", snippets.preinst) if snippets.preinst.strip() else ""]
     return MaintainerScripts(
         preinst=_script(preinst),

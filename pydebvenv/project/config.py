@@ -20,6 +20,7 @@ from pydebvenv.debfile.compress import COMPRESSIONS
 from pydebvenv.debfile.control import OWN_FIELDS, is_field_name, is_package_name
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.keys import KEYS, Key
+from pydebvenv.project.services import UnitSpec, unit_specs
 
 __all__ = [
     "Config",
@@ -87,6 +88,8 @@ class Options:
     postinst: str | None = None
     prerm: str | None = None
     postrm: str | None = None
+    services: tuple[UnitSpec, ...] = ()
+    timers: tuple[UnitSpec, ...] = ()
     compile: bool = False
     offline: bool = False
     include_pip: bool = False
@@ -187,7 +190,7 @@ def options_from_data(
                 f"{_suggest(toml_name, _BY_TOML)}"
             )
         where = f"tool.pydebvenv.{toml_name} in {str(pyproject)!r}"
-        values[key.attr] = _convert(key, value, where, root)
+        values[key.attr] = _convert(key, value, where, root, file=str(pyproject))
         origins[key.attr] = "config"
     for attr, value in overrides.items():
         key = _BY_ATTR.get(attr)
@@ -211,7 +214,8 @@ def _suggest(name: str, known: Mapping[str, object]) -> str:
     return f": known keys are {', '.join(sorted(known))}"
 
 
-def _convert(key: Key, value: object, where: str, root: Path, *, override: bool = False) -> object:
+def _convert(key: Key, value: object, where: str, root: Path, *, override: bool = False,
+             file: str | None = None) -> object:
     def wrong(what: str) -> ConfigError:
         example = key.example if not override else f"{key.attr}=..."
         return ConfigError(f"{where} must be {what}, not {value!r}: write e.g. {example}")
@@ -242,6 +246,8 @@ def _convert(key: Key, value: object, where: str, root: Path, *, override: bool 
         ):
             raise wrong("a table of strings")
         return dict(_check_field(str(k), str(v), where) for k, v in value.items())
+    if key.toml in ("services", "timers"):
+        return unit_specs("services" if key.toml == "services" else "timers", value, file, root)
     if kind == "list of tables":
         if not isinstance(value, list | tuple):
             raise wrong("a list of tables")

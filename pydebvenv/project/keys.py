@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["KEYS", "Key", "KeyType", "configuration_table"]
+__all__ = ["KEYS", "UNIT_KEYS", "Key", "KeyType", "UnitKey", "configuration_table",
+           "unit_keys_table"]
 
 KeyType = Literal["string", "boolean", "list of strings", "table of strings", "list of tables",
                   "string or table", "path", "list of paths"]
@@ -105,6 +106,12 @@ KEYS: tuple[Key, ...] = (
         'prerm = "echo bye"'),
     Key("postrm", "string or table", "none", None, "shell snippet run by postrm",
         'postrm = "echo gone"'),
+    Key("services", "list of tables", "`[]`", None,
+        "systemd services run from the venv: `{name, exec, user, ...}` (docs/services.md)",
+        'services = [{ name = "myapp", exec = "myapp-serve --port 8080" }]'),
+    Key("timers", "list of tables", "`[]`", None,
+        "periodic jobs: a oneshot service and a timer, `{name, exec, on-calendar, ...}`",
+        'timers = [{ name = "myapp-prune", exec = "myapp-prune", on-calendar = "daily" }]'),
     Key("compile", "boolean", "`false`", "--compile",
         "byte-compile at build time and ship the .pyc files (default: compile in postinst)",
         "compile = true"),
@@ -121,4 +128,95 @@ def configuration_table() -> str:
     for key in KEYS:
         flag = f"`{key.flag}`" if key.flag else ""
         lines.append(f"| `{key.toml}` | {key.type} | {key.default} | {flag} | {key.meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+UnitKeyType = Literal["string", "boolean", "list of strings", "table of strings",
+                      "string or boolean", "string or false", "table of tables", "path"]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitKey:
+    """One key of a [[tool.pydebvenv.services]] or [[tool.pydebvenv.timers]] table."""
+
+    toml: str
+    type: UnitKeyType
+    default: str
+    meaning: str
+    tables: tuple[str, ...] = ("services", "timers")
+
+    @property
+    def attr(self) -> str:
+        return self.toml.replace("-", "_")
+
+
+_BOTH = ("services", "timers")
+_SVC = ("services",)
+_DIR = "a directory systemd creates, owned by the user, at `{}/<value>` (true: the unit's name)"
+UNIT_KEYS: tuple[UnitKey, ...] = (
+    UnitKey("name", "string", "the package name",
+            "unit name: `<name>.service` (timers: also `<name>.timer`)"),
+    UnitKey("exec", "string", "required (services: unless `unit-file`)",
+            "command line: its first word is a command of the venv (a console script, "
+            "`python`) or an absolute path; the rest is written as systemd reads it"),
+    UnitKey("user", "string", "the package name",
+            "system user it runs as, created by postinst when missing; `root` only when "
+            "written"),
+    UnitKey("group", "string", "the user's own group", "group it runs as, created when missing"),
+    UnitKey("home", "string", "`/nonexistent`, not created",
+            "home directory of the created user (outside /home)"),
+    UnitKey("description", "string", "the package's summary", "Description="),
+    UnitKey("documentation", "list of strings", "the project's Homepage", "Documentation= URIs"),
+    UnitKey("environment", "table of strings", "`{}`",
+            "Environment= variables, written literally (`PYTHONUNBUFFERED=1` is always set)"),
+    UnitKey("environment-file", "string or false", '`"-/etc/default/<name>"`',
+            "EnvironmentFile= (a leading `-`: optional); false for none"),
+    UnitKey("working-directory", "string", "the state directory, else `/`",
+            "WorkingDirectory="),
+    UnitKey("state-directory", "string or boolean", "none",
+            "StateDirectory=: " + _DIR.format("/var/lib") + "; removed on purge"),
+    UnitKey("cache-directory", "string or boolean", "none",
+            "CacheDirectory=: " + _DIR.format("/var/cache") + "; removed on purge"),
+    UnitKey("logs-directory", "string or boolean", "none",
+            "LogsDirectory=: " + _DIR.format("/var/log") + "; removed on purge"),
+    UnitKey("runtime-directory", "string or boolean", "none",
+            "RuntimeDirectory=: " + _DIR.format("/run") + ", removed when it stops"),
+    UnitKey("after", "list of strings", '`["network.target"]` (timers: `[]`)', "After= units"),
+    UnitKey("wants", "list of strings", "`[]`", "Wants= units"),
+    UnitKey("hardening", "boolean", "`true`",
+            "the sandboxing directives of docs/services.md (ProtectSystem=full, ...)"),
+    UnitKey("unit", "table of tables", "`{}`",
+            "raw directives by section, replacing generated ones of the same name: "
+            '`{ Service = { LimitNOFILE = "65536" } }`'),
+    UnitKey("enable", "boolean", "`true`",
+            "enable it on install (an admin's `systemctl disable` is kept on upgrade)"),
+    UnitKey("type", "string", '`"simple"`',
+            "Type=: simple, exec, forking, oneshot, notify or idle", _SVC),
+    UnitKey("reload", "string", "none", "ExecReload= command line, like `exec`", _SVC),
+    UnitKey("restart", "string", '`"on-failure"`', "Restart=", _SVC),
+    UnitKey("wanted-by", "list of strings", '`["multi-user.target"]`', "WantedBy= targets",
+            _SVC),
+    UnitKey("start", "boolean", "`true`", "start it on first install", _SVC),
+    UnitKey("restart-on-upgrade", "boolean", "`true`",
+            "restart it after an upgrade or downgrade (false: it keeps running the old code "
+            "until restarted)", _SVC),
+    UnitKey("unit-file", "path", "none",
+            "ship this unit file (relative to pyproject.toml) instead of generating one; its "
+            "User=, Group= and directories are used", _SVC),
+    UnitKey("on-calendar", "list of strings", "required",
+            "OnCalendar= expressions (systemd.time(7)): `daily`, `*-*-* 04:00:00`",
+            ("timers",)),
+    UnitKey("persistent", "boolean", "`true`",
+            "Persistent=: a run missed while off happens at the next boot", ("timers",)),
+    UnitKey("randomized-delay", "string", "none", "RandomizedDelaySec=, such as `15min`",
+            ("timers",)),
+)
+
+
+def unit_keys_table() -> str:
+    """The Markdown table of the keys of [[tool.pydebvenv.services]] and [[...timers]]."""
+    lines = ["| key | in | type | default | meaning |", "|---|---|---|---|---|"]
+    for key in UNIT_KEYS:
+        where = "both" if key.tables == _BOTH else key.tables[0]
+        lines.append(f"| `{key.toml}` | {where} | {key.type} | {key.default} | {key.meaning} |")
     return "\n".join(lines) + "\n"

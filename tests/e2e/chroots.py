@@ -64,7 +64,10 @@ RELEASES: dict[str, Release] = {
     # links to. python3-minimal is not pulled in by python3.X (docs/targets.md), and is not needed.
     "debian-11": Release("debian-11", "bullseye", "python3.9"),
     "debian-12": Release("debian-12", "bookworm", "python3.11"),
-    "debian-13": Release("debian-13", "trixie", "python3.13"),
+    # adduser: a package with a service Depends on it (its postinst creates the system user)
+    # and dpkg -i leaves a package with missing Depends unconfigured. Bookworm's and
+    # bullseye's apt depend on adduser, so their minbase has it; trixie's apt does not.
+    "debian-13": Release("debian-13", "trixie", "python3.13", ("adduser",)),
 }
 
 

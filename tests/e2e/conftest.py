@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.chroots import cache_root, cached_chroot, chroot_copy
-from tests.e2e.projects import EXAMPLES
+from tests.e2e.projects import EPOCH, EXAMPLES, Build
 from tests.e2e.systemd import Systemd, boot, cached_systemd_root
 from tests.e2e.wheelcache import fill_wheel_cache, use_only_the_cache
 from tests.support.gate import need
@@ -103,3 +103,36 @@ def offline_pip(wheel_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     use_only_the_cache(monkeypatch, wheel_cache)
     return wheel_cache
 
+
+
+@pytest.fixture
+def build(
+    offline_pip: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Build:
+    """`build(project, target=, arch=)` -> the .deb, built offline from the session wheel cache.
+
+    Calls the public API exactly as the README shows it.
+    """
+    import pydebvenv
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+
+    def run(
+        project: Path, *, target: str = "debian-12", arch: str = "amd64", out: Path | None = None,
+        compression: str | None = None,
+    ) -> Path:
+        output_dir = out if out is not None else tmp_path_factory.mktemp("dist")
+        deb: Path = pydebvenv.build(
+            project,
+            output_dir=output_dir,
+            target=target,
+            arch=arch,
+            wheel_cache=offline_pip,
+            offline=True,
+            requirements=[project / "requirements.txt"],
+            compression=compression,
+        )
+        assert deb.is_file() and deb.parent == output_dir, deb
+        return deb
+
+    return run

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Protocol
 
 import pydebvenv
 
-__all__ = ["EXAMPLES", "REPO", "build_example", "copy_example", "set_version"]
+__all__ = ["EPOCH", "EXAMPLES", "REPO", "Build", "build_example", "copy_example",
+           "edit_pyproject", "set_version"]
 
 REPO = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = REPO / "examples"
+#: a fixed SOURCE_DATE_EPOCH for every build (2023-11-14), so builds can be compared
+EPOCH = "1700000000"
+
+
+class Build(Protocol):
+    """The e2e `build` fixture: a project -> its .deb, built offline from the wheel cache."""
+
+    def __call__(
+        self, project: Path, *, target: str = ..., arch: str = ..., out: Path | None = ...,
+        compression: str | None = ...,
+    ) -> Path: ...
 
 
 def copy_example(name: str, dest: Path) -> Path:
@@ -48,3 +61,11 @@ def build_example(name: str, version: str, work: Path, *, target: str, wheel_cac
     return pydebvenv.build(project, output_dir=work / "dist", target=target, arch=arch,
                            wheel_cache=wheel_cache, offline=True,
                            requirements=[project / "requirements.txt"])
+
+
+def edit_pyproject(project: Path, old: str, new: str) -> None:
+    """Replace the text `old` (which must be there) by `new` in the project's pyproject.toml."""
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {pyproject}"
+    pyproject.write_text(text.replace(old, new), encoding="utf-8")

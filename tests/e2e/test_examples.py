@@ -13,7 +13,6 @@ import types
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
 
 import pytest
 
@@ -30,57 +29,13 @@ from tests.e2e.debtools import (
     fsys_members,
     lintian,
 )
-from tests.e2e.projects import REPO, copy_example, set_version
+from tests.e2e.projects import REPO, Build, copy_example, set_version
 
 pytestmark = pytest.mark.e2e
 
 PY = {"debian-12": "3.11", "debian-13": "3.13"}
 #: what `webapp --check` prints when both C extensions are loaded
 WEBAPP_CHECK = "title=Hello &lt;Debian&gt; &amp; friends libyaml=True speedups=True\n"
-#: a fixed SOURCE_DATE_EPOCH for every build (2023-11-14), so builds can be compared
-EPOCH = "1700000000"
-
-
-class Build(Protocol):
-    def __call__(
-        self, project: Path, *, target: str = ..., arch: str = ..., out: Path | None = ...,
-        compression: str | None = ...,
-    ) -> Path: ...
-
-
-@pytest.fixture
-def build(
-    offline_pip: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Build:
-    """`build(project, target=, arch=)` -> the .deb, built offline from the session wheel cache.
-
-    Calls the public API exactly as the README shows it.
-    """
-    import pydebvenv
-
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-
-    def run(
-        project: Path, *, target: str = "debian-12", arch: str = "amd64", out: Path | None = None,
-        compression: str | None = None,
-    ) -> Path:
-        output_dir = out if out is not None else tmp_path_factory.mktemp("dist")
-        deb: Path = pydebvenv.build(
-            project,
-            output_dir=output_dir,
-            target=target,
-            arch=arch,
-            wheel_cache=offline_pip,
-            offline=True,
-            requirements=[project / "requirements.txt"],
-            compression=compression,
-        )
-        assert deb.is_file() and deb.parent == output_dir, deb
-        return deb
-
-    return run
-
-
 def _venv(package: str) -> str:
     return f"/usr/share/python/{package}"
 

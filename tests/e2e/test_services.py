@@ -1,0 +1,288 @@
+"""End to end: the webapp example as a systemd service, under a real systemd and in plain chroots.
+
+Each systemd test boots systemd as PID 1 in a fresh copy of the cached Debian 12 root
+(tests/e2e/systemd.py) and drives it only through dpkg, as an admin would.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.chroots import run_in
+from tests.e2e.debtools import dpkg_install, dpkg_purge, fsys_members, lintian
+from tests.e2e.projects import Build, copy_example, edit_pyproject, set_version
+from tests.e2e.systemd import Systemd
+
+pytestmark = pytest.mark.e2e
+
+URL = "http://127.0.0.1:8089"
+UNITS = ("webapp.service", "webapp-report.service", "webapp-report.timer")
+UNIT_DIR = "/lib/systemd/system"  # Debian 12's debhelper puts units there
+ADMIN_TITLE = "Edited by the admin"
+
+
+def _webapp(tmp_path: Path, version: str = "1.0") -> Path:
+    project = copy_example("webapp", tmp_path / f"v{version}")
+    if version != "1.0":
+        set_version(project, version)
+    return project
+
+
+def _uid_of(sd: Systemd, pid: str) -> str:
+    status = sd.run("cat", f"/proc/{pid}/status").stdout
+    match = re.search(r"^Uid:\s+(\d+)", status, re.MULTILINE)
+    assert match, status
+    return match.group(1)
+
+
+def _running(sd: Systemd, unit: str = "webapp.service") -> str:
+    """The MainPID of the running unit."""
+    props = sd.wait_for(unit)
+    assert props["SubState"] == "running", props
+    return props["MainPID"]
+
+
+def test_install_starts_the_service_as_its_own_user(
+    build: Build, systemd: Callable[[], Systemd], tmp_path: Path
+) -> None:
+    deb = build(_webapp(tmp_path))
+    sd = systemd()
+    sd.install(deb)
+
+    pid = _running(sd)
+    user = sd.run("getent", "passwd", "webapp").stdout.strip().split(":")
+    assert user[5:] == ["/nonexistent", "/usr/sbin/nologin"], user  # a system user, no home
+    assert int(user[2]) < 1000 and not (sd.root / "nonexistent").exists()
+    assert sd.run("getent", "group", "webapp").returncode == 0
+    assert _uid_of(sd, pid) == user[2]
+    assert sd.show("webapp.service", "User")["User"] == "webapp"
+    page = sd.http_get(f"{URL}/")
+    assert "<h1>Hello &lt;Debian&gt; &amp; friends</h1>" in page
+    assert "<li>run by systemd as the webapp user</li>" in page  # the conffile's text
+    assert sd.http_get(f"{URL}/version") == "1.0\n"
+    # the hardening defaults are in force, and the service still writes its state directory
+    props = sd.show("webapp.service", "ProtectSystem", "ProtectHome", "PrivateTmp",
+                    "NoNewPrivileges", "PrivateDevices")
+    assert props == {"ProtectSystem": "full", "ProtectHome": "yes", "PrivateTmp": "yes",
+                     "NoNewPrivileges": "yes", "PrivateDevices": "yes"}
+    assert sd.run("cat", "/var/lib/webapp/hits").stdout == "1\n"
+    assert sd.run("stat", "-c", "%U %G", "/var/lib/webapp").stdout == "webapp webapp\n"
+    # postinst compiled the venv before it started the service (root wrote the caches)
+    site = "/usr/share/python/webapp/lib/python3.11/site-packages/webapp/__pycache__"
+    assert sd.run("stat", "-c", "%U", site).stdout == "root\n"
+    # enabled the way deb-systemd-helper does it; systemd-analyze accepts every unit
+    wants = sd.root / "etc/systemd/system/multi-user.target.wants/webapp.service"
+    assert wants.is_symlink() and str(wants.readlink()) == f"{UNIT_DIR}/webapp.service"
+    sd.run("systemd-analyze", "verify", *(f"{UNIT_DIR}/{u}" for u in UNITS))
+    assert sd.run("systemctl", "is-enabled", "webapp-report.timer").stdout == "enabled\n"
+    assert sd.run("systemctl", "is-active", "webapp-report.timer").stdout == "active\n"
+
+
+def test_upgrade_restarts_downgrade_rolls_back_admin_edits_survive(
+    build: Build, systemd: Callable[[], Systemd], tmp_path: Path
+) -> None:
+    old, new = build(_webapp(tmp_path, "1.0")), build(_webapp(tmp_path, "1.1"))
+    sd = systemd()
+    sd.install(old)
+    conffile = sd.root / "etc/webapp/webapp.yaml"
+    conffile.write_text(conffile.read_text().replace("Hello <Debian> & friends", ADMIN_TITLE))
+    sd.run("systemctl", "restart", "webapp.service")
+    first = _running(sd)
+    assert f"<h1>{ADMIN_TITLE}</h1>" in sd.http_get(f"{URL}/")
+
+    sd.install(new)  # upgrade: the new postinst restarts it on the new code
+    second = _running(sd)
+    assert second != first
+    assert sd.http_get(f"{URL}/version") == "1.1\n"
+    assert f"<h1>{ADMIN_TITLE}</h1>" in sd.http_get(f"{URL}/")
+    assert sd.run("cat", "/var/lib/webapp/hits").stdout == "2\n"  # the state is kept
+
+    sd.install(old)  # rollback: installing the previous .deb
+    third = _running(sd)
+    assert third not in (first, second)
+    assert sd.http_get(f"{URL}/version") == "1.0\n"
+    assert ADMIN_TITLE in conffile.read_text()
+    assert f"<h1>{ADMIN_TITLE}</h1>" in sd.http_get(f"{URL}/")
+
+
+def test_remove_stops_quickly_and_purge_leaves_nothing(
+    build: Build, systemd: Callable[[], Systemd], tmp_path: Path
+) -> None:
+    sd = systemd()
+    sd.install(build(_webapp(tmp_path)))
+    _running(sd)
+    sd.http_get(f"{URL}/")
+    start = time.monotonic()
+    sd.run("dpkg", "-r", "webapp")
+    seconds = time.monotonic() - start
+    # a stop that hangs waits TimeoutStopSec (90 s); SIGTERM ends this service at once
+    assert seconds < 15, f"dpkg -r took {seconds:.1f} s"
+    assert sd.show("webapp.service", "ActiveState", "LoadState") == {
+        "ActiveState": "inactive", "LoadState": "not-found"}
+    assert "webapp: stopped" in sd.journal("webapp.service")
+    assert "code=killed" not in sd.journal("webapp.service")
+    assert not (sd.root / UNIT_DIR[1:] / "webapp.service").exists()
+
+    sd.run("dpkg", "-P", "webapp")
+    leftovers = sd.run("sh", "-c", "ls -d /lib/systemd/system/webapp* /etc/systemd/system/*/webapp* "
+                       "/var/lib/systemd/deb-systemd-helper-enabled/webapp* "
+                       "/var/lib/systemd/deb-systemd-helper-enabled/*/webapp* /var/lib/webapp "
+                       "/etc/webapp /usr/share/python/webapp 2>/dev/null", check=False).stdout
+    assert leftovers == ""
+    assert sd.run("getent", "passwd", "webapp").returncode == 0  # the user stays (Policy 9.2)
+
+
+def test_the_timer_is_listed_and_its_job_runs(
+    build: Build, systemd: Callable[[], Systemd], tmp_path: Path
+) -> None:
+    project = _webapp(tmp_path)
+    # every two seconds, to the second, instead of hourly
+    edit_pyproject(project, 'on-calendar = "hourly"',
+                   'on-calendar = "*:*:0/2"\nunit = { Timer = { AccuracySec = "1s" } }')
+    sd = systemd()
+    sd.install(build(project))
+    timers = sd.run("systemctl", "list-timers", "--all", "--no-pager").stdout
+    assert re.search(r"webapp-report\.timer\s+webapp-report\.service", timers), timers
+    _running(sd)
+    sd.http_get(f"{URL}/")
+    deadline = time.monotonic() + 20
+    report = sd.root / "var/lib/webapp/report.txt"
+    while not report.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert report.exists(), sd.journal("webapp-report.service")
+    assert report.read_text() in ("pages served: 1\n",)
+    assert "webapp-report: pages served: 1" in sd.journal("webapp-report.service")
+    assert sd.show("webapp-report.service", "Result")["Result"] == "success"
+
+
+def test_an_admin_disable_or_mask_survives_an_upgrade(
+    build: Build, systemd: Callable[[], Systemd], tmp_path: Path
+) -> None:
+    old, new = build(_webapp(tmp_path, "1.0")), build(_webapp(tmp_path, "1.1"))
+    sd = systemd()
+    sd.install(old)
+    _running(sd)
+    sd.run("systemctl", "disable", "--now", "webapp.service")
+    sd.install(new)
+    assert sd.run("systemctl", "is-enabled", "webapp.service", check=False).stdout == "disabled\n"
+    assert sd.show("webapp.service", "ActiveState")["ActiveState"] == "inactive"
+    # and a mask holds too
+    sd.run("systemctl", "enable", "--now", "webapp.service")
+    _running(sd)
+    sd.run("systemctl", "mask", "--now", "webapp.service")
+    sd.install(old)
+    assert sd.run("systemctl", "is-enabled", "webapp.service", check=False).stdout == "masked\n"
+    assert sd.show("webapp.service", "ActiveState")["ActiveState"] == "inactive"
+
+
+def test_restart_on_upgrade_false_keeps_the_old_process(
+    build: Build, systemd: Callable[[], Systemd], tmp_path: Path
+) -> None:
+    projects = [_webapp(tmp_path, v) for v in ("1.0", "1.1")]
+    for project in projects:
+        edit_pyproject(project, "state-directory = true",
+                       "state-directory = true\nrestart-on-upgrade = false")
+    old, new = (build(p) for p in projects)
+    sd = systemd()
+    sd.install(old)
+    pid = _running(sd)
+    sd.install(new)
+    assert _running(sd) == pid
+    assert sd.http_get(f"{URL}/version") == "1.0\n"  # until the admin restarts it
+    sd.run("systemctl", "restart", "webapp.service")
+    assert sd.http_get(f"{URL}/version") == "1.1\n"
+
+
+def test_enable_and_start_false_leave_it_to_the_admin(
+    build: Build, systemd: Callable[[], Systemd], tmp_path: Path
+) -> None:
+    project = _webapp(tmp_path)
+    edit_pyproject(project, "state-directory = true",
+                   "state-directory = true\nenable = false\nstart = false")
+    sd = systemd()
+    sd.install(build(project))
+    assert sd.run("systemctl", "is-enabled", "webapp.service", check=False).stdout == "disabled\n"
+    assert sd.show("webapp.service", "ActiveState")["ActiveState"] == "inactive"
+    sd.run("systemctl", "start", "webapp.service")
+    assert sd.http_get(f"{URL}/version") == "1.0\n"
+    sd.run("dpkg", "-r", "webapp")  # stopped on remove even so: its code is gone
+    assert sd.show("webapp.service", "ActiveState")["ActiveState"] == "inactive"
+
+
+def _processes_of(root: Path, user: str) -> list[str]:
+    """Command lines of the processes running in `root` as `user` (host /proc)."""
+    uid = next(line.split(":")[2] for line in (root / "etc/passwd").read_text().splitlines()
+               if line.startswith(f"{user}:"))
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or (entry / "root").readlink() != root:
+                continue
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if re.search(rf"^Uid:\s+{uid}\s", status, re.MULTILINE):
+            found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+    return found
+
+
+@pytest.mark.parametrize("target", ["debian-12", "debian-13"])
+def test_a_chroot_without_systemd_installs_upgrades_purges_and_starts_nothing(
+    build: Build, chroot: Callable[[str], Path], tmp_path: Path, target: str
+) -> None:
+    old = build(_webapp(tmp_path, "1.0"), target=target)
+    new = build(_webapp(tmp_path, "1.1"), target=target)
+    root = chroot(target)
+    # debhelper's unit directory on each release: /lib before the /usr-move, /usr/lib after
+    unit_dir = {"debian-12": "lib/systemd/system", "debian-13": "usr/lib/systemd/system"}[target]
+    assert {m.name for m in fsys_members(new) if m.name.endswith(".service")} == {
+        f"./{unit_dir}/webapp.service", f"./{unit_dir}/webapp-report.service"}
+    assert not (root / "run/systemd/system").exists()
+    dpkg_install(root, old)
+    dpkg_install(root, new)
+    assert run_in(root, "getent", "passwd", "webapp").returncode == 0
+    assert _processes_of(root, "webapp") == []
+    # deb-systemd-helper enabled it all the same: it starts when this root boots (both roots
+    # have a merged /usr, where /lib is a link to usr/lib)
+    wants = root / "etc/systemd/system/multi-user.target.wants/webapp.service"
+    assert run_in(root, "readlink", "-f", str(Path("/") / wants.relative_to(root))).stdout == (
+        "/usr/lib/systemd/system/webapp.service\n")
+    assert run_in(root, "/usr/bin/webapp", "--check").returncode == 0
+    dpkg_purge(root, "webapp")
+    assert not wants.is_symlink() and not (root / unit_dir / "webapp.service").exists()
+    assert not (root / "etc/webapp").exists()
+
+
+def test_without_adduser_the_postinst_falls_back_to_useradd(
+    build: Build, chroot: Callable[[str], Path], tmp_path: Path
+) -> None:
+    deb = build(_webapp(tmp_path), target="debian-13")
+    root = chroot("debian-13")
+    run_in(root, "dpkg", "--purge", "adduser")  # nothing in trixie's minbase needs it
+    (root / "tmp/debs").mkdir(parents=True, exist_ok=True)
+    (root / "tmp/debs" / deb.name).write_bytes(deb.read_bytes())
+    # Depends: adduser is unmet, so only a forced install gets here: the user is made anyway
+    proc = run_in(root, "dpkg", "--force-depends", "-i", f"/tmp/debs/{deb.name}")
+    assert "adduser" in proc.stderr  # dpkg says what it forced
+    user = run_in(root, "getent", "passwd", "webapp").stdout.strip().split(":")
+    assert user[0] == "webapp" and user[5:] == ["/nonexistent", "/usr/sbin/nologin"], user
+    assert run_in(root, "id", "-gn", "webapp").stdout == "webapp\n"
+
+
+@pytest.mark.lintian
+def test_lintian_has_nothing_to_say_about_the_service(build: Build, tmp_path: Path) -> None:
+    deb = build(_webapp(tmp_path), compression="xz")  # Debian 12's lintian reads no zstd
+    tags = lintian(deb)
+    assert not [t for t in tags if t.startswith("E:")], tags
+    about = [t for t in tags if re.search(r"systemd|maintainer-script|adduser|init\.d", t)]
+    # Only two informational tags are left: the example's project has no Homepage to point
+    # Documentation= at, and it has no System V init script (nor needs one).
+    assert {t.split()[2] for t in about} == {
+        "systemd-service-file-missing-documentation-key",
+        "package-supports-alternative-init-but-no-init.d-script"}, about
+    assert all(t.startswith("I: ") for t in about), about
