@@ -199,6 +199,10 @@ def make_parser() -> argparse.ArgumentParser:
     init.add_argument("--maintainer", help="maintainer, 'Name <email>'")
     init.add_argument("--name", help="Debian package name")
     init.add_argument("--summary", help="one-line synopsis of the package")
+    init.add_argument("--service", metavar="COMMAND",
+                      help="the application runs as a systemd service started by COMMAND (a "
+                           "console script and its arguments); without it init asks on a "
+                           "terminal")
     _common(init, top=False)
     return parser
 
@@ -269,7 +273,7 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         # that name the flag to pass.
         interactive = not args.yes and sys.stdin.isatty()
         written = init(Path(args.project_dir), force=args.force, maintainer=args.maintainer,
-                       name=args.name, summary=args.summary,
+                       name=args.name, summary=args.summary, service=args.service,
                        ask=input if interactive else None,
                        show=reporter.info if reporter.verbosity >= NORMAL else None)
         reporter.info(f"wrote [tool.pydebvenv] to {written}" if written else "nothing written")

@@ -4,7 +4,9 @@ The rest of pyproject.toml is kept byte for byte: a new table is appended at the
 with ``force``, an existing ``[tool.pydebvenv]`` block (its header line up to the next
 table header, comments just before that header staying where they are) is replaced in
 place.  Only missing or invalid values are asked for, through the ``ask`` callback the
-CLI passes on a terminal; without one, the error says which flag to pass.
+CLI passes on a terminal; without one, the error says which flag to pass.  The one question
+the project cannot answer is whether the application runs as a service: on a terminal init
+asks it (and which command starts it); ``--service COMMAND`` answers it without one.
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ from pydebvenv.project.config import Config, Options, options_from_data, read_py
 from pydebvenv.project.metadata import find_maintainer
 from pydebvenv.project.metadata import person as person_field
 from pydebvenv.project.model import Project, project_from_config
+from pydebvenv.project.services import is_system_name
 from pydebvenv.project.versions import debian_package_name
 from pydebvenv.target import Target, get_target
 
-__all__ = ["init", "plan_init", "preview_control", "render_table", "write_pyproject"]
+__all__ = ["Table", "init", "plan_init", "preview_control", "render_table", "write_pyproject"]
 
 Ask = Callable[[str], str]
+#: the [tool.pydebvenv] values init writes: strings, and the services as a list of tables
+Table = dict[str, str | list[dict[str, str]]]
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 # A synopsis of 80 characters or more is truncated by package managers (Policy §3.4.1).
@@ -46,17 +51,19 @@ def init(
     maintainer: str | None = None,
     name: str | None = None,
     summary: str | None = None,
+    service: str | None = None,
     ask: Ask | None = None,
     show: Callable[[str], None] | None = None,
 ) -> Path | None:
     """Add [tool.pydebvenv] to ``project_dir``/pyproject.toml; return its path (None if declined).
 
-    ``ask`` (``input`` on a terminal) is called only for missing or invalid values and for
-    the final confirmation; ``show`` receives the control-file preview.
+    ``ask`` (``input`` on a terminal) is called for missing or invalid values, whether the
+    application runs as a service (unless ``service`` gives its command) and for the final
+    confirmation; ``show`` receives the control-file preview.
     """
     pyproject = Path(project_dir) / "pyproject.toml"
     table = plan_init(Path(project_dir), force=force, maintainer=maintainer, name=name,
-                      summary=summary, ask=ask)
+                      summary=summary, service=service, ask=ask)
     # bytes decoded without newline translation, so CRLF files stay CRLF outside the table
     text = write_pyproject(pyproject.read_bytes().decode("utf-8"), table)
     if show is not None:
@@ -77,8 +84,9 @@ def plan_init(
     maintainer: str | None = None,
     name: str | None = None,
     summary: str | None = None,
+    service: str | None = None,
     ask: Ask | None = None,
-) -> dict[str, str]:
+) -> Table:
     """The [tool.pydebvenv] values init would write (TOML key -> value)."""
     data = read_pyproject(project_dir)
     path = Path(project_dir) / "pyproject.toml"
@@ -89,7 +97,8 @@ def plan_init(
     project = data.get("project", {})
     if not isinstance(project, Mapping):
         raise ConfigError(f"[project] in {str(path)!r} must be a table (PEP 621)")
-    table: dict[str, str] = {"name": _package_name(project, name, ask)}
+    package = _package_name(project, name, ask)
+    table: Table = {"name": package}
     table["revision"] = "1"
     found = _maintainer(project, path, maintainer, ask)
     if found:
@@ -97,7 +106,47 @@ def plan_init(
     synopsis = _summary(project, summary, ask)
     if synopsis:
         table["summary"] = synopsis
+    command = _service(project, service, ask)
+    if command:
+        # name and user default to the package name (docs/services.md); a package name
+        # adduser would refuse needs a user of its own
+        entry = {"exec": command}
+        if not is_system_name(package):  # "3d-app", "c++": Policy 9.2.1's "_" prefix
+            entry["user"] = "_" + re.sub(r"[^a-z0-9_-]", "-", package)[:31]
+        table["services"] = [entry]
     return table
+
+
+def _service(project: Mapping[str, object], given: str | None, ask: Ask | None) -> str | None:
+    """The command line that starts the service, or None when the application is no service."""
+    scripts = project.get("scripts", {})
+    names = sorted(scripts) if isinstance(scripts, Mapping) else []
+    if given is not None:
+        problem = _command_problem(given, names)
+        if problem:
+            raise ConfigError(f"--service {given!r}: {problem}")
+        return given.strip()
+    if ask is None:
+        return None
+    answer = ask("Does the application run as a service (a systemd unit)? [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        return None
+    default = names[0] if names else ""
+    while True:
+        hint = f" [{default}]" if default else ""
+        command = ask(f"Command that starts it (a console script and its arguments){hint}: ")
+        command = command.strip() or default
+        if command and not _command_problem(command, names):
+            return command
+
+
+def _command_problem(command: str, scripts: list[str]) -> str | None:
+    first = command.split(None, 1)[0] if command.strip() else ""
+    if first.startswith("/") or first in scripts or first in ("python", "python3"):
+        return None
+    known = ", ".join(scripts) or "none"
+    return (f"{first!r} is neither a console script of [project.scripts] ({known}) nor an "
+            "absolute path")
 
 
 def _package_name(project: Mapping[str, object], given: str | None, ask: Ask | None) -> str:
@@ -159,16 +208,28 @@ def _summary(project: Mapping[str, object], given: str | None, ask: Ask | None) 
     return answer
 
 
-def render_table(table: Mapping[str, str]) -> str:
-    """The [tool.pydebvenv] table as TOML text, with a pointer to the documentation."""
+def render_table(table: Mapping[str, object]) -> str:
+    """The [tool.pydebvenv] table as TOML text, with a pointer to the documentation; the
+    services as [[tool.pydebvenv.services]] tables after it."""
     body = tomlkit.table()
     body.add(tomlkit.comment("every key: docs/configuration.md (pydebvenv)"))
+    services: list[Mapping[str, str]] = []
     for key, value in table.items():
-        body.add(key, value)
-    return f"[tool.pydebvenv]\n{tomlkit.dumps(body)}"
+        if key == "services" and isinstance(value, list):
+            services = value
+        else:
+            body.add(key, value)
+    text = f"[tool.pydebvenv]\n{tomlkit.dumps(body)}"
+    for service in services:
+        entry = tomlkit.table()
+        entry.add(tomlkit.comment("systemd service: docs/services.md (pydebvenv)"))
+        for key, value in service.items():
+            entry.add(key, value)
+        text += f"\n[[tool.pydebvenv.services]]\n{tomlkit.dumps(entry)}"
+    return text
 
 
-def write_pyproject(text: str, table: Mapping[str, str]) -> str:
+def write_pyproject(text: str, table: Mapping[str, object]) -> str:
     """``text`` with ``table`` as its [tool.pydebvenv]; everything else is kept byte for byte."""
     rendered = render_table(table)
     lines = text.splitlines(keepends=True)
@@ -243,10 +304,14 @@ def _target(options: Options) -> Target | None:
 
 
 def _target_facts(project: Project, target: Target | None) -> tuple[str, list[str]]:
-    """Architecture and the Depends known before the build (the interpreter, the user's)."""
+    """Architecture and the Depends known before the build (the interpreter, adduser for a
+    service's user, the user's)."""
+    opts = project.options
+    users = [s.user for s in (*opts.services, *opts.timers) if s.unit_text is None]
+    known = (["adduser"] if any(user != "root" for user in users) else []) + list(opts.depends)
     if target is None:
-        return project.options.arch or "all", list(project.options.depends)
-    return target.arch.name, [target.interpreter_package, *project.options.depends]
+        return opts.arch or "all", known
+    return target.arch.name, [target.interpreter_package, *known]
 
 
 def _replace_file(path: Path, text: str) -> None:

@@ -186,6 +186,8 @@ def test_interactive_session_asks_only_for_what_is_missing(tmp_path: Path) -> No
     term.send("Ann Example")
     term.expect("Maintainer email: ")
     term.send("ann@example.org")
+    term.expect("Does the application run as a service (a systemd unit)? [y/N] ")
+    term.send("")
     term.expect("Package: demo-tool")
     term.expect("Maintainer: Ann Example <ann@example.org>")
     term.expect("? [Y/n] ")
@@ -202,6 +204,8 @@ def test_interactive_session_asks_only_for_what_is_missing(tmp_path: Path) -> No
 def test_interactive_decline_writes_nothing(tmp_path: Path) -> None:
     root = _project(tmp_path)
     term = Terminal(["init", str(root)])
+    term.expect("[y/N] ")
+    term.send("n")
     term.expect("? [Y/n] ")
     term.send("n")
     code, rest = term.finish()
@@ -230,3 +234,47 @@ def test_inline_tool_table_cannot_be_extended() -> None:
     with pytest.raises(ConfigError, match=r"cannot add \[tool.pydebvenv\] to this pyproject.toml "
                                           r"\(.*\); add it by hand \(see docs/configuration.md\)"):
         write_pyproject('tool = { ruff = { line-length = 1 } }\n', {"name": "ab"})
+
+
+SCRIPTS = ORIGINAL.replace("# tools\n", '[project.scripts]\ndemo-serve = "demo:serve"\n'
+                           'demo-admin = "demo:admin"\n\n# tools\n')
+
+
+def test_interactive_service(tmp_path: Path) -> None:
+    root = _project(tmp_path, SCRIPTS)
+    term = Terminal(["init", str(root)])
+    term.expect("Does the application run as a service (a systemd unit)? [y/N] ")
+    term.send("y")
+    term.expect("Command that starts it (a console script and its arguments) [demo-admin]: ")
+    term.send("serve --port 80")  # not a console script: asked again
+    term.expect("[demo-admin]: ")
+    term.send("demo-serve --port 8080")
+    term.expect("[[tool.pydebvenv.services]]")
+    term.expect("Depends: python3.")
+    term.expect("adduser")  # the service's user is created with adduser
+    term.expect("? [Y/n] ")
+    term.send("y")
+    code, rest = term.finish()
+    assert code == 0, rest
+    text = (root / "pyproject.toml").read_text()
+    assert text.startswith(SCRIPTS)
+    assert "\n[[tool.pydebvenv.services]]\n# systemd service: docs/services.md (pydebvenv)\n" in text
+    assert tomllib.loads(text)["tool"]["pydebvenv"]["services"] == [
+        {"exec": "demo-serve --port 8080"}]
+
+
+def test_service_flag(tmp_path: Path) -> None:
+    root = _project(tmp_path, SCRIPTS.replace('"Demo_App"', '"3d.app"'))
+    assert init(root, service="demo-admin --daemon") is not None
+    table = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["pydebvenv"]
+    # "3d-app" is a package name but no user name: the service gets a user of its own
+    assert table["services"] == [{"exec": "demo-admin --daemon", "user": "_3d-app"}]
+    with pytest.raises(ConfigError, match=r"^--service 'demo --x': 'demo' is neither a console "
+                       r"script of \[project.scripts\] \(demo-admin, demo-serve\) nor an "
+                       r"absolute path$"):
+        plan_init(root, force=True, service="demo --x")
+    # --force replaces the whole block, services included
+    init(root, force=True, service="/usr/bin/env true")
+    table = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["pydebvenv"]
+    assert table["services"] == [{"exec": "/usr/bin/env true", "user": "_3d-app"}]
+    assert plan_init(root, force=True).get("services") is None  # no terminal, no flag: none

@@ -184,7 +184,7 @@ UNIT_KEYS: tuple[UnitKey, ...] = (
     UnitKey("after", "list of strings", '`["network.target"]` (timers: `[]`)', "After= units"),
     UnitKey("wants", "list of strings", "`[]`", "Wants= units"),
     UnitKey("hardening", "boolean", "`true`",
-            "the sandboxing directives of docs/services.md (ProtectSystem=full, ...)"),
+            "the sandboxing directives listed under Hardening (ProtectSystem=full, ...)"),
     UnitKey("unit", "table of tables", "`{}`",
             "raw directives by section, replacing generated ones of the same name: "
             '`{ Service = { LimitNOFILE = "65536" } }`'),

@@ -144,6 +144,10 @@ def _spec(table: TableName, label: str, file: str | None, item: object,
     for toml_name, raw in item.items():
         key = known.get(str(toml_name))
         if key is None:
+            other = next((k for k in UNIT_KEYS if k.toml == toml_name), None)
+            if other is not None:
+                raise ConfigError(f"{at()}: {toml_name!r} is a key of [[tool.pydebvenv."
+                                  f"{other.tables[0]}]] only")
             raise ConfigError(f"{at()}: unknown key {toml_name!r}{_suggest(str(toml_name), known)}")
         value = _convert(key, raw, at(key.toml), table, root)
         if key.toml in _DIRECTORY_KEYS:
