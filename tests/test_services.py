@@ -189,11 +189,12 @@ def _scripts(*specs: UnitSpec) -> dict[str, str]:
 def test_postinst_order_users_compile_snippet_units() -> None:
     post = _scripts(svc(), timer(name="job"))["postinst"]
     marks = ["adduser --system --group --home /nonexistent --no-create-home --quiet app",
-             "-m compileall", "echo USER-SNIPPET", "deb-systemd-helper enable 'app.service'",
+             "-m compileall", "echo USER-SNIPPET",
+             "for _pydebvenv_unit in 'app.service' 'job.timer'; do",  # not the static job
+             "deb-systemd-helper enable $_pydebvenv_enable",  # one call: one daemon-reload
              "deb-systemd-invoke $_dh_action 'app.service' 'job.service' 'job.timer'"]
     assert [post.index(m) for m in marks] == sorted(post.index(m) for m in marks)
-    assert "deb-systemd-helper enable 'job.timer'" in post
-    assert "enable 'job.service'" not in post  # static: its timer starts it
+    assert "unmask" not in post
     # daemon-reload and start only where a systemd runs, and not for a chrootless dpkg --root
     assert '[ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]' in post
 
@@ -201,6 +202,7 @@ def test_postinst_order_users_compile_snippet_units() -> None:
 def test_enable_start_and_restart_flags_pick_debhelpers_snippets() -> None:
     post = _scripts(svc(enable=False, start=False, restart_on_upgrade=False))["postinst"]
     assert "if deb-systemd-helper debian-installed 'app.service'; then" in post
+    assert "_pydebvenv_enable" not in post
     assert "deb-systemd-invoke" not in post  # neither started nor restarted
     post = _scripts(svc(start=False))["postinst"]
     assert "deb-systemd-invoke try-restart 'app.service'" in post and "_dh_action" not in post

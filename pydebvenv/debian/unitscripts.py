@@ -88,37 +88,49 @@ def _users_block(users: Sequence[SystemUser]) -> str:
 
 def _postinst_units(files: Sequence[UnitFile]) -> str:
     blocks = []
-    for unit in sorted((u for u in files if u.install), key=lambda u: u.name):
+    installed = sorted((u for u in files if u.install), key=lambda u: u.name)
+    enabled = [u for u in installed if u.enable]
+    if enabled:
+        # postinst-systemd-enable, for every unit in one pass: a unit the admin has not
+        # disabled (was-enabled is true on a first install) is enabled, the others only
+        # recorded.  One `enable` call for all: each call that creates links also runs
+        # `systemctl daemon-reload` when systemd runs, so one call reloads once, not once
+        # per unit.  debhelper's `deb-systemd-helper unmask` line is left out: it undoes
+        # the masking that the postrm of packages built by debhelper before 13.10 did on
+        # remove, which no pydebvenv package ever did.
+        blocks.append(
+            _CONFIGURE
+            + "\t_pydebvenv_enable=\n"
+            f"\tfor _pydebvenv_unit in {_names(enabled)}; do\n"
+            "\t\t# was-enabled defaults to true, so new installations run enable.\n"
+            '\t\tif deb-systemd-helper --quiet was-enabled "$_pydebvenv_unit"; then\n'
+            '\t\t\t_pydebvenv_enable="$_pydebvenv_enable $_pydebvenv_unit"\n'
+            "\t\telse\n"
+            "\t\t\t# Update the statefile to add new symlinks (if any), which need to be\n"
+            "\t\t\t# cleaned up on purge. Also remove old symlinks.\n"
+            '\t\t\tdeb-systemd-helper update-state "$_pydebvenv_unit" >/dev/null || true\n'
+            "\t\tfi\n"
+            "\tdone\n"
+            '\tif [ -n "$_pydebvenv_enable" ]; then\n'
+            "\t\t# Enables the units on first installation, creates new\n"
+            "\t\t# symlinks on upgrades if the unit files have changed.\n"
+            "\t\tdeb-systemd-helper enable $_pydebvenv_enable >/dev/null || true\n"
+            "\tfi\n"
+            "fi\n")
+    for unit in (u for u in installed if not u.enable):
         name = _names([unit])
-        if unit.enable:  # dh_installsystemd's postinst-systemd-enable
-            blocks.append(
-                _CONFIGURE
-                + "\t# The following line should be removed in trixie or trixie+1\n"
-                f"\tdeb-systemd-helper unmask {name} >/dev/null || true\n\n"
-                "\t# was-enabled defaults to true, so new installations run enable.\n"
-                f"\tif deb-systemd-helper --quiet was-enabled {name}; then\n"
-                "\t\t# Enables the unit on first installation, creates new\n"
-                "\t\t# symlinks on upgrades if the unit file has changed.\n"
-                f"\t\tdeb-systemd-helper enable {name} >/dev/null || true\n"
-                "\telse\n"
-                "\t\t# Update the statefile to add new symlinks (if any), which need to be\n"
-                "\t\t# cleaned up on purge. Also remove old symlinks.\n"
-                f"\t\tdeb-systemd-helper update-state {name} >/dev/null || true\n"
-                "\tfi\nfi\n")
-        else:  # postinst-systemd-dont-enable (dh_installsystemd --no-enable)
-            blocks.append(
-                _CONFIGURE
-                + f"\tif deb-systemd-helper debian-installed {name}; then\n"
-                "\t\t# The following line should be removed in trixie or trixie+1\n"
-                f"\t\tdeb-systemd-helper unmask {name} >/dev/null || true\n\n"
-                f"\t\tif deb-systemd-helper --quiet was-enabled {name}; then\n"
-                "\t\t\t# Create new symlinks, if any.\n"
-                f"\t\t\tdeb-systemd-helper enable {name} >/dev/null || true\n"
-                "\t\tfi\n\tfi\n\n"
-                "\t# Update the statefile to add new symlinks (if any), which need to be cleaned\n"
-                "\t# up on purge. Also remove old symlinks.\n"
-                f"\tdeb-systemd-helper update-state {name} >/dev/null || true\n"
-                "fi\n")
+        # postinst-systemd-dont-enable (dh_installsystemd --no-enable), without unmask
+        blocks.append(
+            _CONFIGURE
+            + f"\tif deb-systemd-helper debian-installed {name}; then\n"
+            f"\t\tif deb-systemd-helper --quiet was-enabled {name}; then\n"
+            "\t\t\t# Create new symlinks, if any.\n"
+            f"\t\t\tdeb-systemd-helper enable {name} >/dev/null || true\n"
+            "\t\tfi\n\tfi\n\n"
+            "\t# Update the statefile to add new symlinks (if any), which need to be cleaned\n"
+            "\t# up on purge. Also remove old symlinks.\n"
+            f"\tdeb-systemd-helper update-state {name} >/dev/null || true\n"
+            "fi\n")
     # One start/restart block per behaviour, every unit of it at once (as dh does per call).
     # The DPKG_ROOT test is added to postinst-systemd-restart too: under a chrootless
     # `dpkg --root` the running systemd is the host's, not the root's.
