@@ -42,6 +42,7 @@ HARDENING: tuple[tuple[str, str], ...] = (
     ("LockPersonality", "yes"),
 )
 
+
 @dataclass(frozen=True, slots=True)
 class PackageFacts:
     """What the units need to know about the package being built."""
@@ -56,7 +57,7 @@ class PackageFacts:
 
 @dataclass(frozen=True, slots=True)
 class SystemUser:
-    """A system user the postinst creates when missing (never removed: Policy §9.2)."""
+    """A system user the postinst creates when missing; purge leaves it in place."""
 
     name: str
     group: str
@@ -96,9 +97,6 @@ class Units:
         return [file_entry(f"{base}/{unit.name}", unit.text.encode(),
                            source=f"generated unit {unit.name}") for unit in self.files]
 
-
-
-# ---------------------------------------------------------------------------- resolution
 
 def plan_units(services: Sequence[UnitSpec], timers: Sequence[UnitSpec],
                facts: PackageFacts) -> Units:
@@ -159,18 +157,17 @@ def _directories(spec: UnitSpec, name: str) -> list[tuple[str, str]]:
 
 def _command(line: str, spec: UnitSpec, key: str, facts: PackageFacts) -> str:
     """``exec``/``reload`` with its first word made absolute (the venv's command)."""
-    first, _, rest = line.strip().partition(" ")
+    first, *rest = line.split(None, 1)
     if first.startswith("/"):
         path = first
     elif first in facts.commands:
-        path = _escape_word(posixpath.join(facts.venv, "bin", first))
+        path = _quote(_escape(posixpath.join(facts.venv, "bin", first)))
     else:
         known = ", ".join(sorted(facts.commands)) or "none"
         raise ConfigError(
-            f"{at(spec, key)}: {first!r} is not a console script "
-            f"of the venv (its commands: {known}); start {key} with one of them or an "
-            "absolute path")
-    return f"{path} {rest.strip()}".rstrip()
+            f"{at(spec, key)}: {first!r} is not a console script of the venv (its commands: "
+            f"{known}); start {key} with one of them or an absolute path")
+    return " ".join([path, *rest])
 
 
 def _unit_files(spec: UnitSpec, name: str, user: str, group: str,
@@ -180,18 +177,49 @@ def _unit_files(spec: UnitSpec, name: str, user: str, group: str,
     if spec.unit_text is not None:
         text = spec.unit_text if spec.unit_text.endswith("\n") else spec.unit_text + "\n"
         return [UnitFile(f"{name}.service", text, has_section(text, "Install"), **flags)]
-    assert spec.exec is not None  # serviceconfig requires it without a unit-file
+    unit, documentation = _unit_section(spec, name, facts)
+    service = _service_section(spec, name, user, group, dirs, facts)
+    if spec.kind == "service":
+        sections = {"Unit": unit, "Service": service,
+                    "Install": [("WantedBy", " ".join(spec.wanted_by))]}
+        return [UnitFile(f"{name}.service", _render(_merge(sections, spec.unit)), True,
+                         **flags)]
+    clock = [("OnCalendar", c) for c in spec.on_calendar]
+    clock.append(("Persistent", "true" if spec.persistent else "false"))
+    if spec.randomized_delay:
+        clock.append(("RandomizedDelaySec", spec.randomized_delay))
+    job = _merge({"Unit": unit, "Service": service},
+                 {k: v for k, v in spec.unit.items() if k == "Service"})
+    timer = _merge({"Unit": [("Description", _escape(f"Run {name} periodically")),
+                             *documentation],
+                    "Timer": clock, "Install": [("WantedBy", "timers.target")]},
+                   {k: v for k, v in spec.unit.items() if k == "Timer"})
+    # the job has no [Install] section: it is static, started by its timer only
+    return [UnitFile(f"{name}.service", _render(job), False, **flags),
+            UnitFile(f"{name}.timer", _render(timer), True, **flags)]
+
+
+def _unit_section(spec: UnitSpec, name: str,
+                  facts: PackageFacts) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """[Unit] of the service (or the timer's job), and its Documentation= line alone."""
     timer = spec.kind == "timer"
-    unit = [("Description", _escape(spec.description or (
-        f"{facts.summary}" if not timer else f"{name}, a periodic job of {facts.package}")))]
+    description = spec.description or (
+        f"{name}, a periodic job of {facts.package}" if timer else facts.summary)
     docs = spec.documentation if spec.documentation is not None else (
         (facts.homepage,) if facts.homepage else ())
     documentation = [("Documentation", " ".join(docs))] if docs else []
-    unit += documentation
     after = spec.after if spec.after is not None else (() if timer else ("network.target",))
+    unit = [("Description", _escape(description)), *documentation]
     unit += [("After", " ".join(after))] if after else []
     unit += [("Wants", " ".join(spec.wants))] if spec.wants else []
-    service: list[tuple[str, str]] = [("Type", "oneshot" if timer else spec.type)]
+    return unit, documentation
+
+
+def _service_section(spec: UnitSpec, name: str, user: str, group: str,
+                     dirs: list[tuple[str, str]], facts: PackageFacts) -> list[tuple[str, str]]:
+    assert spec.exec is not None  # project/services.py requires it without a unit-file
+    timer = spec.kind == "timer"
+    service = [("Type", "oneshot" if timer else spec.type)]
     if user != "root":
         service += [("User", user), ("Group", group)]
     service.append(("ExecStart", _command(spec.exec, spec, "exec", facts)))
@@ -202,34 +230,14 @@ def _unit_files(spec: UnitSpec, name: str, user: str, group: str,
     # print() reaches the journal at once, not when a buffer fills
     env = {"PYTHONUNBUFFERED": "1", **spec.environment}
     service += [("Environment", _quote(f"{k}={_escape(v)}")) for k, v in sorted(env.items())]
-    env_file = spec.environment_file
-    if env_file is None:
-        env_file = f"-/etc/default/{name}"
+    env_file = f"-/etc/default/{name}" if spec.environment_file is None else spec.environment_file
     service += [("EnvironmentFile", env_file)] if env_file else []
     workdir = spec.working_directory or next(
         (posixpath.join(DIRECTORIES[k], d) for k, d in dirs if k == "StateDirectory"), None)
     service += [("WorkingDirectory", _escape(workdir))] if workdir else []
-    service += [(key, value) for key, value in dirs]
+    service += dirs
     service.append(("SyslogIdentifier", name))
-    service += list(HARDENING) if spec.hardening else []
-    if not timer:
-        sections = {"Unit": unit, "Service": service,
-                    "Install": [("WantedBy", " ".join(spec.wanted_by))]}
-        text = _render(_merge(sections, spec.unit))
-        return [UnitFile(f"{name}.service", text, True, **flags)]
-    timer_section = [("OnCalendar", c) for c in spec.on_calendar]
-    timer_section.append(("Persistent", "true" if spec.persistent else "false"))
-    if spec.randomized_delay:
-        timer_section.append(("RandomizedDelaySec", spec.randomized_delay))
-    timer_unit = [("Description", _escape(f"Run {name} periodically")), *documentation]
-    job = _render(_merge({"Unit": unit, "Service": service},
-                         {k: v for k, v in spec.unit.items() if k == "Service"}))
-    clock = _render(_merge({"Unit": timer_unit, "Timer": timer_section,
-                            "Install": [("WantedBy", "timers.target")]},
-                           {k: v for k, v in spec.unit.items() if k == "Timer"}))
-    # the job has no [Install] section: it is static, started by its timer only
-    return [UnitFile(f"{name}.service", job, False, **flags),
-            UnitFile(f"{name}.timer", clock, True, **flags)]
+    return service + list(HARDENING) if spec.hardening else service
 
 
 def _merge(sections: dict[str, list[tuple[str, str]]],
@@ -240,9 +248,9 @@ def _merge(sections: dict[str, list[tuple[str, str]]],
     for section, directives in extra.items():
         items = merged.setdefault(section, [])
         for key, values in directives.items():
-            at = next((i for i, (k, _) in enumerate(items) if k == key), len(items))
+            index = next((i for i, (k, _) in enumerate(items) if k == key), len(items))
             items[:] = [item for item in items if item[0] != key]
-            items[at:at] = [(key, v) for v in values]
+            items[index:index] = [(key, v) for v in values]
     return merged
 
 
@@ -258,11 +266,6 @@ def _render(sections: Mapping[str, Sequence[tuple[str, str]]]) -> str:
 def _escape(value: str) -> str:
     # systemd.unit(5): "%" starts a specifier in most settings; "%%" is a literal "%"
     return value.replace("%", "%%")
-
-
-def _escape_word(path: str) -> str:
-    path = _escape(path)
-    return _quote(path) if re.search(r'[\s"\\]', path) else path
 
 
 def _quote(value: str) -> str:
