@@ -84,6 +84,16 @@ class Systemd:
         """The unit's journal, for failure messages."""
         return self.run("journalctl", "--no-pager", "-o", "short", "-u", unit, check=False).stdout
 
+    def wait_journal(self, unit: str, text: str, timeout: float = 10) -> str:
+        """The unit's journal once it holds ``text`` (journald writes a moment after the
+        process); AssertionError with the journal when it does not in time."""
+        deadline = time.monotonic() + timeout
+        while text not in (journal := self.journal(unit)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} is not in the journal of {unit}:\n{journal}")
+            time.sleep(0.1)
+        return journal
+
     def install(self, deb: Path, *dpkg_args: str,
                 check: bool = True) -> subprocess.CompletedProcess[str]:
         """``dpkg -i`` of a host file inside, so the maintainer scripts meet this systemd."""

@@ -42,7 +42,7 @@ def test_systemd_is_pid_1_and_runs_a_sandboxed_unit(systemd: Callable[[], System
     sd.run("systemctl", "start", "probe.service")
     props = sd.wait_for("probe.service")
     assert props["SubState"] == "running"
-    assert "uid 65534" in sd.journal("probe.service")
+    sd.wait_journal("probe.service", "uid 65534")
     assert sd.run("stat", "-c", "%U", "/var/lib/probe").stdout == "nobody\n"
 
 
