@@ -7,6 +7,7 @@ Each systemd test boots systemd as PID 1 in a fresh copy of the cached Debian 12
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -287,3 +288,22 @@ def test_lintian_has_nothing_to_say_about_the_service(build: Build, tmp_path: Pa
         "systemd-service-file-missing-documentation-key",
         "package-supports-alternative-init-but-no-init.d-script"}, about
     assert all(t.startswith("I: ") for t in about), about
+
+
+def test_a_chrootless_install_makes_the_user_in_the_root(
+    build: Build, chroot: Callable[[str], Path], tmp_path: Path
+) -> None:
+    # dpkg --root with --force-script-chrootless runs the scripts on this host with DPKG_ROOT
+    # set: the user must appear in the root's /etc/passwd, not in the host's
+    deb = build(_webapp(tmp_path))
+    root = chroot("debian-12")
+    host_users = Path("/etc/passwd").read_text()
+    proc = subprocess.run(["dpkg", f"--root={root}", "--force-script-chrootless", "-i", str(deb)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert Path("/etc/passwd").read_text() == host_users
+    user = run_in(root, "getent", "passwd", "webapp").stdout.strip().split(":")
+    assert user[5:] == ["/nonexistent", "/usr/sbin/nologin"], user
+    wants = root / "etc/systemd/system/multi-user.target.wants/webapp.service"
+    assert wants.is_symlink()  # deb-systemd-helper works on DPKG_ROOT too
+    assert _processes_of(root, "webapp") == []
