@@ -12,7 +12,9 @@ dbus), and ``Systemd.run`` runs commands inside with nsenter(1):
 * the root directory is 0755, or services with ``User=`` fail with 200/CHDIR;
 * no ``/usr/sbin/policy-rc.d``, so ``deb-systemd-invoke`` may start services;
 * a network namespace of its own (systemd brings its loopback up), so services bind
-  127.0.0.1 without meeting the host's or another test's ports.
+  127.0.0.1 without meeting the host's or another test's ports;
+* a /dev of its own, and the units that would change kernel-wide settings or the host's
+  devices masked (binfmt_misc, sysctl, modules, udev, e2scrub, fstrim): the machine is shared.
 
 Every mount is made inside the new mount namespace, so ``kill -9`` of that PID 1 (which takes
 every process of the namespace with it) leaves nothing mounted on the host.
@@ -36,13 +38,33 @@ __all__ = ["SYSTEMD_PACKAGES", "Systemd", "boot", "cached_systemd_root"]
 SYSTEMD_PACKAGES = ("dbus", "systemd", "systemd-sysv")
 _ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
         "LANG=C.UTF-8", "DEBIAN_FRONTEND=noninteractive"]
-# Inside the new namespaces: make the root a private mount point, give it an empty /run and
-# the namespace's own /proc, then become systemd (exec keeps PID 1).
-_START = (
-    'mount --bind "$0" "$0" && mount --make-private "$0" '
-    '&& mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$0/run" '
-    '&& mount -t proc proc "$0/proc" '
-    '&& exec chroot "$0" env -i container=other /lib/systemd/systemd --system'
+# Inside the new namespaces: make the root a private mount point, give it an empty /run, the
+# namespace's own /proc, and a /dev of its own (a tmpfs with the host's harmless character
+# devices bound in, and a new devpts instance) so that nothing systemd does to /dev reaches
+# the host's devtmpfs; then become systemd (exec keeps PID 1).
+_START = """
+R="$0"
+mount --bind "$R" "$R" && mount --make-private "$R" &&
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$R/run" &&
+mount -t proc proc "$R/proc" &&
+mount -t tmpfs -o mode=0755,nosuid tmpfs "$R/dev" || exit 1
+for node in null zero full random urandom tty; do
+    : > "$R/dev/$node" && mount --bind "/dev/$node" "$R/dev/$node" || exit 1
+done
+mkdir "$R/dev/pts" "$R/dev/shm" &&
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$R/dev/pts" &&
+ln -s pts/ptmx "$R/dev/ptmx" && ln -s /proc/self/fd "$R/dev/fd" || exit 1
+exec chroot "$R" env -i container=other /lib/systemd/systemd --system
+"""
+# Units that would change the machine rather than the root: binfmt_misc and sysctl settings
+# are kernel-wide (systemd-binfmt first empties the whole binfmt_misc table, taking away the
+# qemu-user entries other tests rely on), module loading is too, udev's trigger would send
+# uevents for the host's devices, and e2scrub and fstrim act on the host's block devices.
+_MASKED = (
+    "systemd-binfmt.service", "proc-sys-fs-binfmt_misc.automount",
+    "proc-sys-fs-binfmt_misc.mount", "systemd-sysctl.service", "systemd-modules-load.service",
+    "systemd-udevd.service", "systemd-udev-trigger.service", "systemd-udev-settle.service",
+    "e2scrub_all.timer", "e2scrub_reap.service", "fstrim.timer",
 )
 
 
@@ -160,6 +182,10 @@ def boot(root: Path, log: Path, timeout: float = 60) -> Iterator[Systemd]:
     """
     os.chmod(root, 0o755)
     (root / "usr" / "sbin" / "policy-rc.d").unlink(missing_ok=True)
+    masks = root / "etc" / "systemd" / "system"
+    for unit in _MASKED:
+        (masks / unit).unlink(missing_ok=True)
+        (masks / unit).symlink_to("/dev/null")  # systemctl mask, without systemctl
     with log.open("wb") as out:
         starter = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "--pid", "--fork",

@@ -77,3 +77,17 @@ def test_kill_of_its_pid_1_ends_every_process(systemd: Callable[[], Systemd]) ->
     while _processes_in(sd.root) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _processes_in(sd.root) == []
+
+
+def test_nothing_reaches_the_machine(systemd: Callable[[], Systemd]) -> None:
+    # binfmt_misc and sysctl are kernel-wide, udev would trigger the host's devices: masked;
+    # /dev is the namespace's own tmpfs, not the host's devtmpfs
+    sd = systemd()
+    for unit in ("systemd-binfmt.service", "proc-sys-fs-binfmt_misc.automount",
+                 "systemd-sysctl.service", "systemd-modules-load.service",
+                 "systemd-udev-trigger.service"):
+        assert sd.show(unit, "LoadState", "ActiveState") == {
+            "LoadState": "masked", "ActiveState": "inactive"}, unit
+    assert sd.run("stat", "-f", "-c", "%T", "/dev").stdout == "tmpfs\n"
+    assert sd.run("sh", "-c", "echo ok > /dev/null && head -c 4 /dev/urandom | wc -c").stdout == "4\n"
+    assert not sd.run("sh", "-c", "ls /dev/tty1 /dev/sda /dev/vda 2>/dev/null", check=False).stdout
