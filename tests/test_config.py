@@ -205,8 +205,8 @@ CONFIG_ERRORS: list[tuple[str, str, dict[str, object] | None, str]] = [
      "tool.pydebvenv.compression in FILE: unknown compression 'bz2': use one of zstd, xz, "
      "gzip, none"),
     ("prefix", 'prefix = "opt"\n', None,
-     "tool.pydebvenv.prefix in FILE must be an absolute POSIX directory, not 'opt': write "
-     'e.g. prefix = "/opt/venvs"'),
+     "tool.pydebvenv.prefix in FILE must be an absolute POSIX directory, not 'opt': it must "
+     "be an absolute path starting with a single '/'; write e.g. prefix = \"/opt/venvs\""),
     ("script file", 'postinst = { file = "missing.sh" }\n', None,
      "tool.pydebvenv.postinst in FILE: cannot read 'ROOT/missing.sh' (No such file or "
      "directory); fix the file name"),

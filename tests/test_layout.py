@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pydebvenv.debian.maintscripts import maintainer_scripts
 from pydebvenv.errors import ConfigError, WheelError
 from pydebvenv.target import get_target
 from pydebvenv.venv.layout import pyvenv_cfg, skeleton_entries, venv_entries
+from tests.support.gate import need
 from tests.support.host import system_python_target
 from tests.support.wheelmaker import make_wheel
 from tests.test_elf import make_elf
@@ -184,29 +186,6 @@ def test_real_run(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=True, env=env)
     assert out.stdout == "pydebvenv\n"
 
-    scripts = maintainer_scripts(str(venv), python_version=target.pyver)
-    assert scripts.postinst and scripts.prerm and scripts.postrm
-    run_env = {**env, "DPKG_ROOT": ""}
-    subprocess.run(["sh", "-c", scripts.postinst, "postinst", "configure", ""], check=True,
-                   env=run_env)
-    pycs = sorted(p.relative_to(site) for p in site.rglob("*.pyc"))
-    tag = "cpython-{}{}".format(*target.python_version)
-    assert Path(f"hello/__pycache__/__init__.{tag}.pyc") in pycs
-    assert Path(f"hello/sub/__pycache__/__init__.{tag}.pyc") in pycs
-    assert not (venv / "bin" / "__pycache__").exists()
-    # idempotent
-    subprocess.run(["sh", "-c", scripts.postinst, "postinst", "configure", "1.0"], check=True,
-                   env=run_env)
-    subprocess.run(["sh", "-c", scripts.prerm, "prerm", "upgrade", "0.9"], check=True,
-                   env=run_env)
-    assert not list(venv.rglob("__pycache__"))
-    subprocess.run(["sh", "-c", scripts.prerm, "prerm", "remove"], check=True, env=run_env)
-    subprocess.run(["sh", "-c", scripts.postrm, "postrm", "remove"], check=True, env=run_env)
-    assert venv.exists()
-    subprocess.run(["sh", "-c", scripts.postrm, "postrm", "purge"], check=True, env=run_env)
-    assert not venv.exists()
-    assert os.path.isdir(venv.parent)
-
 
 def _daemon_tool(tmp_path: Path) -> Path:
     """black's shape: ``toold = tool:daemon [d]`` and an extra that needs aiohttp."""
@@ -242,3 +221,41 @@ def test_a_script_whose_extras_are_installed_is_exposed(tmp_path: Path) -> None:
     assert layout.unmet_extras == {}
     assert exposed_commands(["tool", "toold"], ["tool", "toold"], layout.scripts,
                             layout.unmet_extras) == ("tool", "toold")
+
+
+def _at_opt(opt: Path, script: str, *args: str) -> None:
+    """Run ``script`` with ``opt`` mounted on /opt in a mount namespace of its own, so the
+    venv sits at its real path (/opt/app: a tree a venv may live in) without touching /opt."""
+    subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    'mount --bind "$1" /opt && shift && exec sh -c "$@"', "at-opt", str(opt),
+                    script, *args],
+                   check=True, env={"PATH": "/usr/bin:/bin", "DPKG_ROOT": ""})
+
+
+def test_real_scripts(tmp_path: Path) -> None:
+    """postinst compiles the venv with the target's interpreter, prerm and purge remove the
+    caches (and nothing else: the package's files are dpkg's to remove)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        need("mounting a directory on /opt needs root and unshare")
+    target = system_python_target()
+    wheel = make_wheel(tmp_path, "hello", files={"hello/__init__.py": "", "hello/sub/__init__.py": ""})
+    with venv_entries("/opt/app", target, [wheel]) as layout:
+        materialise(layout.entries, tmp_path)
+    venv = tmp_path / "opt" / "app"
+    site = venv / target.site_packages
+    scripts = maintainer_scripts("/opt/app", python_version=target.pyver)
+    assert scripts.postinst and scripts.prerm and scripts.postrm
+    _at_opt(tmp_path / "opt", scripts.postinst, "postinst", "configure", "")
+    pycs = sorted(p.relative_to(site) for p in site.rglob("*.pyc"))
+    tag = "cpython-{}{}".format(*target.python_version)
+    assert Path(f"hello/__pycache__/__init__.{tag}.pyc") in pycs
+    assert Path(f"hello/sub/__pycache__/__init__.{tag}.pyc") in pycs
+    assert not (venv / "bin" / "__pycache__").exists()
+    _at_opt(tmp_path / "opt", scripts.postinst, "postinst", "configure", "1.0")  # idempotent
+    _at_opt(tmp_path / "opt", scripts.prerm, "prerm", "upgrade", "0.9")
+    assert not list(venv.rglob("__pycache__"))
+    _at_opt(tmp_path / "opt", scripts.postinst, "postinst", "configure", "1.0")
+    _at_opt(tmp_path / "opt", scripts.prerm, "prerm", "remove")
+    _at_opt(tmp_path / "opt", scripts.postrm, "postrm", "purge")
+    assert not list(venv.rglob("__pycache__"))
+    assert (site / "hello" / "sub" / "__init__.py").is_file()

@@ -45,8 +45,10 @@ def test_defaults() -> None:
     assert "/usr/share/python/app/bin/python -m compileall -qq -j0 /usr/share/python/app/lib" in (
         s.postinst)
     assert s.prerm is not None and "remove|upgrade|deconfigure|failed-upgrade)" in s.prerm
-    assert "-name __pycache__ -prune -exec rm -rf {} +" in s.prerm
+    assert "-path '*/__pycache__/*' \\( -name '*.pyc' -o -name '*.pyc.[0-9]*' \\) -delete" in s.prerm
+    assert "rm -rf" not in s.prerm
     assert s.postrm is not None and '"$1" = "purge"' in s.postrm
+    assert "rm -rf" not in s.postrm and "rmdir" in s.postrm
 
 
 def test_site_packages_only() -> None:
@@ -69,14 +71,16 @@ def test_snippet_order() -> None:
     assert s.postinst is not None
     assert s.postinst.index("compileall") < s.postinst.index("echo POST")  # generated first
     assert s.prerm is not None and s.prerm.index("echo RM") < s.prerm.index("__pycache__")
-    assert s.postrm is not None and s.postrm.index("echo POSTRM") < s.postrm.index("rm -rf")
+    assert s.postrm is not None and s.postrm.index("echo POSTRM") < s.postrm.index("rmdir")
     assert "# Begin user snippet: postinst" in s.postinst
     assert "# End user snippet: postinst" in s.postinst
 
 
 def test_bad_venv() -> None:
-    with pytest.raises(ConfigError):
-        maintainer_scripts("usr/share/python/app")
+    for venv in ("usr/share/python/app", "/usr/share/common-licenses", "//etc", "/usr/lib",
+                 "/usr/share/python/../../etc"):
+        with pytest.raises(ConfigError, match=r"docs/safety\.md"):
+            maintainer_scripts(venv)
 
 
 def _run(text: str, *args: str, root: str = "") -> str:
@@ -86,6 +90,8 @@ def _run(text: str, *args: str, root: str = "") -> str:
 
 
 def test_clean_and_purge_honour_dpkg_root(tmp_path: Path) -> None:
+    (tmp_path / "var/lib/dpkg/info").mkdir(parents=True)
+    (tmp_path / "var/lib/dpkg/status").write_text("")  # dpkg-query: nobody owns anything
     venv = tmp_path / VENV.lstrip("/")
     cache = venv / "lib/python3.11/site-packages/pkg/__pycache__"
     cache.mkdir(parents=True)
@@ -101,6 +107,9 @@ def test_clean_and_purge_honour_dpkg_root(tmp_path: Path) -> None:
     assert not cache.exists()
     _run(s.postrm, "remove", root=str(tmp_path))
     assert venv.exists()
+    (venv / "lib/python3.11/site-packages/pkg/m.py").unlink()  # what dpkg removes itself
+    cache.mkdir()  # written after prerm by a process still running from the venv
+    (cache / "m.cpython-311.pyc").write_bytes(b"x")
     _run(s.postrm, "purge", root=str(tmp_path))
     assert not venv.exists() and venv.parent.exists()
     _run(s.postrm, "purge", root=str(tmp_path))  # idempotent

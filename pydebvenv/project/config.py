@@ -20,6 +20,7 @@ from pydebvenv.debfile.compress import COMPRESSIONS
 from pydebvenv.debfile.control import OWN_FIELDS, is_field_name, is_package_name
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.keys import KEYS, Key
+from pydebvenv.project.paths import prefix_problem
 from pydebvenv.project.services import UnitSpec, unit_specs
 
 __all__ = [
@@ -281,13 +282,11 @@ def _check_string(key: Key, value: str, where: str) -> str:
                 f"{where} must be 'Name <email>', not {value!r}: write e.g. {key.example}"
             )
     if key.toml == "prefix":
-        path = PurePosixPath(value)
-        if not path.is_absolute() or ".." in path.parts or str(path) == "/":
-            raise ConfigError(
-                f"{where} must be an absolute POSIX directory, not {value!r}: write e.g. "
-                f"{key.example}"
-            )
-        return str(path)
+        problem = prefix_problem(value)
+        if problem is not None:
+            raise ConfigError(f"{where} must be an absolute POSIX directory, not {value!r}: "
+                              f"{problem}; write e.g. {key.example}")
+        return value.rstrip("/")
     if key.toml == "compression" and value not in COMPRESSIONS:
         raise ConfigError(f"{where}: unknown compression {value!r}: use one of "
                           f"{', '.join(COMPRESSIONS)}")

@@ -33,6 +33,7 @@ from pydebvenv.project.metadata import (
     find_summary,
     find_version,
 )
+from pydebvenv.project.paths import venv_home
 from pydebvenv.project.versions import debian_package_name, debian_version, release_suffix
 from pydebvenv.target import Target
 
@@ -75,6 +76,13 @@ class Project:
         return f"{self.options.prefix.rstrip('/')}/{self.package}"
 
 
+def _where(config: Config, attr: str) -> str:
+    """How an error names option ``attr``: the flag/argument or the key in pyproject.toml."""
+    if config.origins.get(attr) == "override":
+        return f"option {attr!r}"
+    return f"tool.pydebvenv.{attr.replace('_', '-')} in {str(config.pyproject)!r}"
+
+
 def project_from_config(
     config: Config, *, wheel_metadata: email.message.Message | None = None,
     target: Target | None = None,
@@ -97,6 +105,7 @@ def project_from_config(
     # a --from build names the distribution in its errors: there is no pyproject.toml to fix
     published = f"{dist_name} {upstream}" if config.from_ else None
     package = options.name or debian_package_name(dist_name)
+    venv_home(options.prefix, package, _where(config, "prefix"))  # a directory of its own
     maintainer = options.maintainer or find_maintainer(table, meta, pyproject,
                                                        distribution=published)
     upstream_summary = find_summary(table, meta, pyproject)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dpkgroot import make_dpkg_root
+
 GOLDEN = Path(__file__).parent / "golden"
 #: PYDEBVENV_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing with them.
 UPDATE = os.environ.get("PYDEBVENV_UPDATE_GOLDEN") == "1"
@@ -32,8 +34,4 @@ def golden() -> Callable[[str, str], None]:
 @pytest.fixture
 def dpkg_root(tmp_path: Path) -> Path:
     """An empty dpkg database under tmp_path/root (docs/deb-format.md, "Testing with dpkg --root")."""
-    root = tmp_path / "root"
-    for sub in ("info", "updates", "triggers"):
-        (root / "var/lib/dpkg" / sub).mkdir(parents=True)
-    (root / "var/lib/dpkg/status").write_text("")
-    return root
+    return make_dpkg_root(tmp_path / "root")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gzip
-import subprocess
-from pathlib import Path
 
 from pydebvenv.debfile.control import Control, MaintainerScripts
 from pydebvenv.debfile.entry import Entry, dir_entry, file_entry, symlink_entry
+from tests.support.dpkgroot import dpkg
+
+__all__ = ["EPOCH", "dpkg", "marker_scripts", "sample_control", "sample_entries"]
 
 EPOCH = 1700000000
 
@@ -78,12 +79,3 @@ def marker_scripts() -> MaintainerScripts:
 
     return MaintainerScripts(preinst=script("preinst"), postinst=script("postinst"),
                              prerm=script("prerm"), postrm=script("postrm"))
-
-
-def dpkg(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run dpkg on a throwaway root; scripts run on the host with DPKG_ROOT set."""
-    cmd = ["dpkg", f"--root={root}", "--force-script-chrootless", "--force-not-root",
-           "--force-depends", "--log=/dev/null", *args]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout}\n{result.stderr}"
-    return result
