@@ -50,6 +50,7 @@ from pydebvenv.errors import ConfigError, ResolutionError
 from pydebvenv.project.config import Config, Options, from_config, load_config
 from pydebvenv.project.metadata import authors, declared_license
 from pydebvenv.project.model import Project, project_from_config
+from pydebvenv.project.paths import inside_project
 from pydebvenv.project.pylock import specs_from_pylock
 from pydebvenv.project.requirements import RequirementSpec, requirement_specs
 from pydebvenv.project.sources import (
@@ -204,6 +205,8 @@ class _Locking:
         self.config, self.target, self.cache, self.report = config, target, cache, report
         self.offline = config.options.offline
         self.path = config_lock_path(config, cache, target)
+        if not config.from_ and self.path.exists():
+            inside_project(config.root, self.path, "the lock file")  # a symlink out: refused
         self.digest = requirements_digest(config)
         self.lock, self.why = matching_lock(self.path, target.name, self.digest)
         given = [f"--from={requirement}" for requirement in config.from_]

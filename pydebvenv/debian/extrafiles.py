@@ -7,6 +7,7 @@ from pathlib import Path
 from pydebvenv.debfile.entry import Entry, host_file_entry
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.config import FileSpec
+from pydebvenv.project.paths import inside_project, walk_project_dir
 
 __all__ = ["extra_file_entries"]
 
@@ -15,20 +16,19 @@ def extra_file_entries(spec: FileSpec, root: Path) -> list[Entry]:
     """A file, or every file under a directory, at its destination with the configured mode.
 
     The mode comes from the configuration, never from the host file: a Windows checkout
-    has no mode bits to trust.
+    has no mode bits to trust.  Every file read lies inside the project ``root`` once
+    symlinks are resolved (docs/safety.md), and is read through its resolved path.
     """
-    source = root / spec.source
     where = f"tool.pydebvenv.files {str(spec.source)!r}"
+    source = inside_project(root, spec.source, where)
     dest = spec.destination.strip("/")
     if source.is_file():
         return [host_file_entry(dest, source, mode=spec.mode, conffile=spec.conffile,
                                 source=where)]
     if not source.is_dir():
-        raise ConfigError(f"{where}: {str(source)!r} does not exist; fix the source path "
+        raise ConfigError(f"{where}: {str(spec.source)!r} does not exist; fix the source path "
                           "(relative to pyproject.toml)")
-    found = []
-    for path in sorted(p for p in source.rglob("*") if p.is_file()):
-        rel = path.relative_to(source).as_posix()  # POSIX names whatever the host's os.sep
-        found.append(host_file_entry(f"{dest}/{rel}", path, mode=spec.mode,
-                                     conffile=spec.conffile, source=f"{where}: {rel}"))
-    return found
+    # POSIX names whatever the host's os.sep
+    return [host_file_entry(f"{dest}/{rel}", path, mode=spec.mode, conffile=spec.conffile,
+                            source=f"{where}: {rel}")
+            for rel, path in walk_project_dir(root, spec.source, where)]

@@ -20,7 +20,12 @@ from pydebvenv.debfile.compress import COMPRESSIONS
 from pydebvenv.debfile.control import OWN_FIELDS, is_field_name, is_package_name
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.keys import KEYS, Key
-from pydebvenv.project.paths import prefix_problem
+from pydebvenv.project.paths import (
+    destination_problem,
+    inside_project,
+    local_location,
+    prefix_problem,
+)
 from pydebvenv.project.services import UnitSpec, unit_specs
 
 __all__ = [
@@ -105,12 +110,22 @@ def read_pyproject(project_dir: Path) -> dict[str, object]:
     """The parsed pyproject.toml of ``project_dir``; ConfigError when missing or invalid."""
     path = Path(project_dir) / "pyproject.toml"
     try:
+        inside_project(Path(project_dir), path, "pyproject.toml")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
             f"no pyproject.toml in {str(project_dir)!r}: pass the project directory, or run "
             "`pydebvenv init` in a project that has one"
         ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{str(path)!r} is a directory, not a file: pass the directory "
+                          "that holds the project's pyproject.toml") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {str(path)!r} ({exc.strerror}); check its "
+                          "permissions") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{str(path)!r} is not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                          "save it as UTF-8 (TOML files are UTF-8)") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -231,16 +246,18 @@ def _convert(key: Key, value: object, where: str, root: Path, *, override: bool 
                 isinstance(value, str) and not value.strip() and key.toml not in _MAY_BE_EMPTY):
             raise wrong("a non-empty string")
         if kind == "path":
-            return root / Path(value)
-        return _check_string(key, str(value).strip(), where)
+            return _project_path(root, Path(value), where, override)
+        return _check_location(key, _check_string(key, str(value).strip(), where), where, root,
+                               override)
     if kind in ("list of strings", "list of paths"):
         if isinstance(value, str | Path) or not isinstance(value, list | tuple):
             raise wrong("a list of strings")
         if not all(isinstance(item, str | Path) and str(item).strip() for item in value):
             raise wrong("a list of non-empty strings")
         if kind == "list of paths":
-            return tuple(root / Path(item) for item in value)
-        return tuple(_check_string(key, str(item).strip(), where) for item in value)
+            return tuple(_project_path(root, Path(item), where, override) for item in value)
+        return tuple(_check_location(key, _check_string(key, str(item).strip(), where), where,
+                                     root, override) for item in value)
     if kind == "table of strings":
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -259,12 +276,41 @@ def _convert(key: Key, value: object, where: str, root: Path, *, override: bool 
     if isinstance(value, Mapping) and set(value) == {"file"} and isinstance(value["file"], str):
         path = root / value["file"]
         try:
-            return path.read_text(encoding="utf-8")
+            return inside_project(root, path, where).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(
                 f"{where}: cannot read {str(path)!r} ({exc.strerror}); fix the file name"
             ) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{where}: {str(path)!r} is not UTF-8 text (byte {exc.start}: "
+                              f"{exc.reason}); save the snippet as UTF-8") from None
     raise wrong('a shell snippet string or { file = "path" }')
+
+
+# The keys naming places wheels are read from: a local one named by pyproject.toml must lie
+# inside the project (docs/safety.md, "What a build reads").
+_LOCATIONS = ("index-url", "extra-index-urls", "find-links")
+
+
+def _project_path(root: Path, path: Path, where: str, override: bool) -> Path:
+    """A path key: relative to the project; inside it unless the caller gave it."""
+    full = root / path
+    if not override:
+        inside_project(root, full, where)
+    return full
+
+
+def _check_location(key: Key, value: str, where: str, root: Path, override: bool) -> str:
+    """An index or find-links value from pyproject.toml: a local one must lie inside the
+    project, and a relative one is made absolute (pip would read it from the current
+    directory)."""
+    if key.toml not in _LOCATIONS or override:
+        return value
+    local = local_location(value, root)
+    if local is None:
+        return value
+    inside_project(root, local, where)
+    return str(local) if key.toml == "find-links" else value
 
 
 def _check_string(key: Key, value: str, where: str) -> str:
@@ -326,9 +372,14 @@ def _file_spec(item: object, where: str, root: Path, key: Key) -> FileSpec:
         raise ConfigError(f"{where}: {dict(item)!r} needs source and destination strings: "
                           f"write e.g. {key.example}")
     dest = PurePosixPath(destination)
-    if not dest.is_absolute() or ".." in dest.parts or destination.endswith("/"):
+    if (not destination.startswith("/") or destination.startswith("//") or ".." in dest.parts
+            or destination.endswith("/") or str(dest) == "/"):
         raise ConfigError(f"{where}: destination {destination!r} must be an absolute file "
                           "path such as '/etc/myapp/app.conf'")
+    problem = destination_problem(str(dest))
+    if problem is not None:
+        raise ConfigError(f"{where}: destination {str(dest)!r} is refused: {problem}; ship "
+                          "the file elsewhere (docs/safety.md)")
     mode = item.get("mode", 0o644)
     if isinstance(mode, str) and re.fullmatch(r"0?o?[0-7]{3,4}", mode):
         mode = int(mode.replace("o", ""), 8)
@@ -341,6 +392,7 @@ def _file_spec(item: object, where: str, root: Path, key: Key) -> FileSpec:
     if conffile and not destination.startswith("/etc/"):
         raise ConfigError(f"{where}: conffile {destination!r} must be under /etc "
                           "(Debian Policy 10.7.2); set conffile = false or move it")
+    inside_project(root, root / source, f"{where}: source of {str(dest)!r}")
     return FileSpec(root / source, str(dest), mode, conffile)
 
 

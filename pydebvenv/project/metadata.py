@@ -19,6 +19,7 @@ from typing import TypeAlias
 from packaging.version import InvalidVersion, Version
 
 from pydebvenv.errors import ConfigError
+from pydebvenv.project.paths import inside_project
 
 __all__ = [
     "DeclaredLicense",
@@ -165,11 +166,7 @@ def _readme(root: Path, table: Mapping[str, object], path: Path,
             return str(readme["text"])
         readme = readme.get("file")
     if isinstance(readme, str):
-        try:
-            return (root / readme).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read the readme {readme!r} named in {str(path)!r} "
-                              f"({exc.strerror}): fix [project].readme") from None
+        return _read_text(root, readme, f"[project].readme in {str(path)!r}")
     if meta is not None:
         body = meta.get_payload()
         return body if isinstance(body, str) else ""
@@ -271,18 +268,22 @@ def find_license(
         if isinstance(value.get("text"), str):
             text = text or str(value["text"])
         elif isinstance(value.get("file"), str):
-            try:
-                text = text or (root / str(value["file"])).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(f"cannot read the license file {value['file']!r} named in "
-                                  f"{str(path)!r} ({exc.strerror}): fix [project].license") \
-                    from None
+            text = text or _read_text(root, str(value["file"]),
+                                      f"[project].license in {str(path)!r}")
     files: list[Path] = []
     patterns = table.get("license-files", [])
     if isinstance(patterns, list):
         for pattern in patterns:
             if isinstance(pattern, str):
-                files.extend(p for p in sorted(root.glob(pattern)) if p.is_file())
+                try:
+                    found = sorted(root.glob(pattern))
+                except (NotImplementedError, ValueError) as exc:  # absolute or empty pattern
+                    raise ConfigError(f"[project].license-files in {str(path)!r}: bad pattern "
+                                      f"{pattern!r} ({exc}); use a pattern relative to the "
+                                      "project") from None
+                files.extend(inside_project(root, p, f"[project].license-files in "
+                                                     f"{str(path)!r}")
+                             for p in found if p.is_file())
     return expression, text, tuple(files)
 
 
@@ -330,6 +331,19 @@ def authors(meta: email.message.Message) -> str | None:
             (names if who else addresses).append(who or address)
     unique = list(dict.fromkeys(" ".join(n.split()) for n in names or addresses if n.strip()))
     return ", ".join(unique) or None
+
+
+def _read_text(root: Path, name: str, where: str) -> str:
+    """A UTF-8 text file the project names, read only from inside the project."""
+    file = root / name
+    try:
+        return inside_project(root, file, where).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {str(file)!r} ({exc.strerror}); fix the "
+                          "file name") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: {str(file)!r} is not UTF-8 text (byte {exc.start}: "
+                          f"{exc.reason}); save it as UTF-8") from None
 
 
 def find_homepage(table: Mapping[str, object], meta: Meta) -> str | None:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from pydebvenv.errors import ConfigError
 
@@ -26,6 +28,7 @@ __all__ = [
     "VENV_TREES",
     "destination_problem",
     "inside_project",
+    "local_location",
     "prefix_problem",
     "venv_home",
     "venv_problem",
@@ -125,38 +128,47 @@ def destination_problem(destination: str) -> str | None:
     return None
 
 
-def inside_project(root: Path, path: Path, where: str) -> Path:
-    """``path`` with symlinks resolved, if it lies inside the project directory ``root``;
-    else ConfigError naming ``where`` (the key) and the path."""
-    base = root.resolve()
+def inside_project(root: Path, path: Path, where: str, *, also: Sequence[Path] = ()) -> Path:
+    """``path`` with symlinks resolved, if it lies inside the project directory ``root`` (or
+    one of the directories ``also``); else ConfigError naming ``where`` and the path."""
+    bases = [base.resolve() for base in (root, *also)]
     try:
         resolved = path.resolve()
     except (OSError, RuntimeError) as exc:  # a symlink loop
         raise ConfigError(f"{where}: cannot resolve {str(path)!r} ({exc}); fix the path") \
             from None
-    if resolved != base and not resolved.is_relative_to(base):
+    if not any(resolved == base or resolved.is_relative_to(base) for base in bases):
         shown = str(path) if str(path) == str(resolved) else f"{path} -> {resolved}"
         raise ConfigError(
-            f"{where}: {shown!r} is outside the project directory {str(base)!r}; a build "
-            "reads only files inside the project: copy the file into it"
+            f"{where}: {shown!r} is outside the project directory {str(bases[0])!r}; a "
+            "build reads only files inside the project: copy the file into it"
         )
     return resolved
+
+
+def local_location(value: str, base: Path) -> Path | None:
+    """The directory or file a find-links or index value names on this machine (a path,
+    relative to ``base``, or a ``file:`` URL), or None for a remote URL."""
+    scheme = urlsplit(value).scheme
+    if scheme == "file":
+        return Path(url2pathname(urlsplit(value).path))
+    if "://" in value or (len(scheme) > 1 and ":" in value):
+        return None
+    return base / value
 
 
 def walk_project_dir(root: Path, directory: Path, where: str) -> Iterator[tuple[str, Path]]:
     """(POSIX path relative to ``directory``, resolved file) of every file below
     ``directory``, sorted, each checked to lie inside the project ``root``.
 
-    Symlinks are followed when they stay inside the project (a link out is an error);
-    a directory reached twice (a symlink loop) is walked once.
+    Symlinks are followed when they stay inside the project (a link out is an error), as
+    ``cp -rL`` would; a link back to a directory being walked (a loop) is skipped.
     """
-    seen: set[Path] = set()
 
-    def walk(current: Path, rel: str) -> Iterator[tuple[str, Path]]:
+    def walk(current: Path, rel: str, ancestors: frozenset[Path]) -> Iterator[tuple[str, Path]]:
         real = inside_project(root, current, where)
-        if real in seen:
+        if real in ancestors:
             return
-        seen.add(real)
         try:
             children = sorted(current.iterdir(), key=lambda p: p.name)
         except OSError as exc:
@@ -166,8 +178,8 @@ def walk_project_dir(root: Path, directory: Path, where: str) -> Iterator[tuple[
             name = f"{rel}{child.name}"
             resolved = inside_project(root, child, f"{where}: {name}")
             if resolved.is_dir():
-                yield from walk(child, name + "/")
+                yield from walk(child, name + "/", ancestors | {real})
             elif resolved.is_file():
                 yield name, resolved
 
-    yield from walk(directory, "")
+    yield from walk(directory, "", frozenset())

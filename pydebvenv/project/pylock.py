@@ -16,6 +16,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from pydebvenv.errors import ConfigError, FetchError
+from pydebvenv.project.paths import inside_project
 from pydebvenv.project.requirements import RequirementSpec
 from pydebvenv.target import Target
 
@@ -74,7 +75,10 @@ def pylock_requirements(path: Path, target: Target, extras: Sequence[str]) -> li
         if not sha:
             raise FetchError(f"{str(path)!r}: the wheel of {name!r} has no sha256; "
                              "regenerate the lock with hashes")
-        url = wheel.get("url") or (path.parent / wheel["path"]).resolve().as_uri()
+        # a local wheel lies beside the lock (inside the project for the project's lock)
+        url = wheel.get("url") or inside_project(
+            path.parent, path.parent / wheel["path"], f"{str(path)!r}: the wheel of {name!r}"
+        ).as_uri()
         lines.append(f"{name} @ {url} --hash=sha256:{sha}")
     return lines
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from pydebvenv.errors import ConfigError
+from pydebvenv.project.paths import inside_project, local_location
 
 __all__ = [
     "RequirementSpec",
@@ -77,13 +78,29 @@ class _Collector:
     find_links: list[str] = field(default_factory=list)
     no_index: bool = False
     reading: list[Path] = field(default_factory=list)  # the include chain, to refuse cycles
+    project: Path | None = None  # files and local locations must lie inside it...
+    also: tuple[Path, ...] = ()  # ... or inside these (the caller-named file's directory)
+
+    def inside(self, path: Path, where: str) -> Path:
+        if self.project is None:
+            return path
+        return inside_project(self.project, path, where, also=self.also)
 
 
-def parse_requirements_files(paths: Sequence[Path]) -> RequirementsSet:
-    """Read requirements files in order; ``-r``/``-c`` paths are relative to the naming file."""
-    state = _Collector()
+def parse_requirements_files(paths: Sequence[Path], *, project: Path | None = None,
+                             caller_named: bool = False) -> RequirementsSet:
+    """Read requirements files in order; ``-r``/``-c`` paths are relative to the naming file.
+
+    With ``project``, every file read and every local index or find-links location lies
+    inside that directory once symlinks are resolved (docs/safety.md): ``paths`` the caller
+    named (``caller_named``) may lie anywhere, and what they include inside the project or
+    their own directory.
+    """
+    state = _Collector(project=project)
     for path in paths:
-        _read_file(Path(path), constraint=False, state=state, included_from=None)
+        path = Path(path)
+        state.also = (path.resolve().parent,) if caller_named else ()
+        _read_file(path, constraint=False, state=state, included_from=None)
     return RequirementsSet(
         requirements=tuple(state.requirements),
         constraints=tuple(state.constraints),
@@ -103,7 +120,7 @@ def _read_file(
     path: Path, *, constraint: bool, state: _Collector, included_from: str | None
 ) -> None:
     where = f" (named at {included_from})" if included_from else ""
-    resolved = path.resolve()
+    resolved = state.inside(path, f"requirements file {path.as_posix()!r}{where}").resolve()
     if resolved in state.reading:
         raise ConfigError(
             f"requirements file {path.as_posix()!r}{where} includes itself; remove the cycle"
@@ -115,6 +132,11 @@ def _read_file(
             f"cannot read requirements file {path.as_posix()!r}{where}: {exc.strerror}; "
             "check the path (it is relative to the file that names it)"
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"requirements file {path.as_posix()!r}{where} is not UTF-8 text (byte "
+            f"{exc.start}: {exc.reason}); save it as UTF-8"
+        ) from None
     state.reading.append(resolved)
     try:
         for lineno, line in _logical_lines(text):
@@ -208,12 +230,23 @@ def _read_option_line(
     elif option == "constraint":
         _read_file(path.parent / value, constraint=True, state=state, included_from=where)
     elif option == "index-url":
+        _check_local(value, path, where, state)
         state.index_url = value  # the last one wins, as with pip
     elif option == "extra-index-url":
+        _check_local(value, path, where, state)
         state.extra_index_urls.append(value)
     else:  # find-links: a local directory is relative to the file (pip does the same)
-        is_url = "://" in value
-        state.find_links.append(value if is_url else str(path.parent / value))
+        local = _check_local(value, path, where, state)
+        state.find_links.append(value if local is None else str(local))
+
+
+def _check_local(value: str, path: Path, where: str, state: _Collector) -> Path | None:
+    """The local directory an index or find-links value names (checked to lie inside the
+    project), or None for a remote URL."""
+    local = local_location(value, path.parent)
+    if local is not None:
+        state.inside(local, where)
+    return local
 
 
 def _split_option(words: list[str], where: str) -> tuple[str, str]:

@@ -27,6 +27,7 @@ from packaging.requirements import Requirement
 
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.config import Config, toml_table
+from pydebvenv.project.paths import inside_project
 from pydebvenv.project.pylock import is_pylock
 from pydebvenv.project.requirements import (
     RequirementSpec,
@@ -84,6 +85,7 @@ def requirement_source(config: Config) -> RequirementSource:
     names: tuple[RequirementKind, ...] = ("requirements.txt", "pylock.toml")
     for name in names:
         if (config.root / name).is_file():
+            inside_project(config.root, config.root / name, name)
             return RequirementSource(name, (config.root / name,))
     return RequirementSource("dependencies")
 
@@ -124,7 +126,8 @@ def read_inputs(config: Config, source: RequirementSource,
     if not source.paths:
         return Inputs(requirements=own, index_url=base.index_url,
                       extra_index_urls=base.extra_index_urls, find_links=base.find_links)
-    parsed = parse_requirements_files(source.paths)
+    parsed = parse_requirements_files(source.paths, project=config.root,
+                                      caller_named=source.kind == "override")
     return Inputs(
         requirements=(*(own if source.kind == "from" else ()), *parsed.requirements),
         constraints=parsed.constraints,
