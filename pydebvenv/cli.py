@@ -16,6 +16,7 @@ from typing import Any
 from pydebvenv import __version__
 from pydebvenv.errors import PydebvenvError
 from pydebvenv.project.keys import KEYS, Key
+from pydebvenv.redact import redact
 from pydebvenv.report import NORMAL, QUIET, Reporter
 
 __all__ = ["main", "make_parser"]
@@ -290,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PydebvenvError as exc:
         if args.verbose:
             traceback.print_exc()
-        print(f"pydebvenv: error: {exc}", file=sys.stderr)
+        print(f"pydebvenv: error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("pydebvenv: interrupted", file=sys.stderr)

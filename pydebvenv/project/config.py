@@ -27,6 +27,7 @@ from pydebvenv.project.paths import (
     prefix_problem,
 )
 from pydebvenv.project.services import UnitSpec, unit_specs
+from pydebvenv.redact import redact
 
 __all__ = [
     "Config",
@@ -206,7 +207,8 @@ def options_from_data(
                 f"{_suggest(toml_name, _BY_TOML)}"
             )
         where = f"tool.pydebvenv.{toml_name} in {str(pyproject)!r}"
-        values[key.attr] = _convert(key, value, where, root, file=str(pyproject))
+        values[key.attr] = _converted(key, value, where, root, override=False,
+                                      file=str(pyproject))
         origins[key.attr] = "config"
     for attr, value in overrides.items():
         key = _BY_ATTR.get(attr)
@@ -214,7 +216,7 @@ def options_from_data(
             raise ConfigError(f"unknown option {attr!r}{_suggest(attr, _BY_ATTR)}")
         if value is None:  # an unset keyword argument or flag: keep the config value
             continue
-        values[attr] = _convert(key, value, f"option {attr!r}", root, override=True)
+        values[attr] = _converted(key, value, f"option {attr!r}", root, override=True)
         origins[attr] = "override"
     return Options(**values), origins  # type: ignore[arg-type]
 
@@ -228,6 +230,14 @@ def _suggest(name: str, known: Mapping[str, object]) -> str:
     if close:
         return f": did you mean {close[0]!r}?"
     return f": known keys are {', '.join(sorted(known))}"
+
+
+def _converted(key: Key, value: object, where: str, root: Path, *, override: bool,
+               file: str | None = None) -> object:
+    try:
+        return _convert(key, value, where, root, override=override, file=file)
+    except ConfigError as exc:  # an index URL may carry user:password@: never show it
+        raise ConfigError(redact(str(exc))) from None
 
 
 def _convert(key: Key, value: object, where: str, root: Path, *, override: bool = False,

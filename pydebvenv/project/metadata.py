@@ -20,6 +20,7 @@ from packaging.version import InvalidVersion, Version
 
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.paths import inside_project
+from pydebvenv.redact import redact
 
 __all__ = [
     "DeclaredLicense",
@@ -361,8 +362,8 @@ def find_homepage(table: Mapping[str, object], meta: Meta) -> str | None:
     for label, url in urls:
         # PEP 753 label normalisation: drop punctuation and whitespace, lowercase
         if re.sub(r"[^a-z0-9]", "", label.lower()) == "homepage" and url:
-            return url
-    return urls[0][1] if urls else None
+            return redact(url)
+    return redact(urls[0][1]) if urls else None  # the Homepage field is public
 
 
 def find_dependencies(

@@ -18,6 +18,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from pydebvenv.errors import ConfigError, FetchError
 from pydebvenv.project.paths import inside_project
 from pydebvenv.project.requirements import RequirementSpec
+from pydebvenv.redact import redact
 from pydebvenv.target import Target
 
 __all__ = ["is_pylock", "pylock_requirements", "specs_from_pylock"]
@@ -99,7 +100,7 @@ def specs_from_pylock(path: Path | str) -> tuple[RequirementSpec, ...]:
         try:
             requirement = Requirement(line)
         except InvalidRequirement as exc:
-            raise ConfigError(f"{str(path)!r}: package {i} ({line!r}) is not a valid pin "
+            raise ConfigError(f"{str(path)!r}: package {i} ({redact(line)!r}) is not a valid pin "
                               f"({exc}); fix the lock") from exc
         hashes = frozenset(f"sha256:{w['hashes']['sha256']}" for w in package.get("wheels", [])
                            if isinstance(w.get("hashes"), dict) and "sha256" in w["hashes"])

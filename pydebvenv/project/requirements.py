@@ -20,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.paths import inside_project, local_location
+from pydebvenv.redact import redact
 
 __all__ = [
     "RequirementSpec",
@@ -87,6 +88,11 @@ class _Collector:
         return inside_project(self.project, path, where, also=self.also)
 
 
+def _error(message: str) -> ConfigError:
+    # a requirement or an index option may carry user:password@ in a URL: never show it
+    return ConfigError(redact(message))
+
+
 def parse_requirements_files(paths: Sequence[Path], *, project: Path | None = None,
                              caller_named: bool = False) -> RequirementsSet:
     """Read requirements files in order; ``-r``/``-c`` paths are relative to the naming file.
@@ -122,18 +128,18 @@ def _read_file(
     where = f" (named at {included_from})" if included_from else ""
     resolved = state.inside(path, f"requirements file {path.as_posix()!r}{where}").resolve()
     if resolved in state.reading:
-        raise ConfigError(
+        raise _error(
             f"requirements file {path.as_posix()!r}{where} includes itself; remove the cycle"
         )
     try:
         text = path.read_text(encoding="utf-8-sig")  # tolerate a BOM (Windows editors)
     except OSError as exc:
-        raise ConfigError(
+        raise _error(
             f"cannot read requirements file {path.as_posix()!r}{where}: {exc.strerror}; "
             "check the path (it is relative to the file that names it)"
         ) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(
+        raise _error(
             f"requirements file {path.as_posix()!r}{where} is not UTF-8 text (byte "
             f"{exc.start}: {exc.reason}); save it as UTF-8"
         ) from None
@@ -190,7 +196,7 @@ def _hash_options(options: str, where: str) -> set[str]:
     try:
         words = shlex.split(options)
     except ValueError as exc:
-        raise ConfigError(f"{where}: cannot split options {options!r}: {exc}") from exc
+        raise _error(f"{where}: cannot split options {options!r}: {exc}") from exc
     hashes: set[str] = set()
     i = 0
     while i < len(words):
@@ -200,13 +206,13 @@ def _hash_options(options: str, where: str) -> set[str]:
         elif word.startswith("--hash="):
             value, i = word.removeprefix("--hash="), i + 1
         else:
-            raise ConfigError(
+            raise _error(
                 f"{where}: option {word!r} is not supported after a requirement; "
                 "only --hash=sha256:<hex> is"
             )
         value = value.lower()
         if not _HASH.fullmatch(value):
-            raise ConfigError(
+            raise _error(
                 f"{where}: hash {value!r} is not sha256:<64 hex digits>; "
                 "write the wheel's sha256 (pip hash <wheel> prints it)"
             )
@@ -220,7 +226,7 @@ def _read_option_line(
     try:
         words = shlex.split(line)
     except ValueError as exc:
-        raise ConfigError(f"{where}: cannot split {line!r}: {exc}") from exc
+        raise _error(f"{where}: cannot split {line!r}: {exc}") from exc
     option, value = _split_option(words, where)
     if option == "no-index":
         state.no_index = True
@@ -257,23 +263,23 @@ def _split_option(words: list[str], where: str) -> tuple[str, str]:
         name, attached = first[:2], first[2:]  # "-rfile.txt", as optparse allows
     canonical = _OPTIONS.get(name)
     if canonical is None:
-        raise ConfigError(
+        raise _error(
             f"{where}: unsupported option {name!r}; requirements files may use {_ACCEPTED} "
             "(editable installs, paths and build options cannot be built for another target)"
         )
     rest = words[1:]
     if canonical == "no-index":
         if attached or eq or rest:
-            raise ConfigError(f"{where}: --no-index takes no value, got {' '.join(words)!r}")
+            raise _error(f"{where}: --no-index takes no value, got {' '.join(words)!r}")
         return canonical, ""
     if attached or eq:
         value = attached
     elif rest:
         value, rest = rest[0], rest[1:]
     else:
-        raise ConfigError(f"{where}: option {name!r} needs a value")
+        raise _error(f"{where}: option {name!r} needs a value")
     if rest or not value:
-        raise ConfigError(
+        raise _error(
             f"{where}: option {name!r} takes exactly one value, got {' '.join(words)!r}"
         )
     return canonical, value
@@ -284,12 +290,12 @@ def _parse_requirement(text: str, where: str) -> Requirement:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
         reason = str(exc).splitlines()[0]  # packaging adds the text and a caret on more lines
-        raise ConfigError(
+        raise _error(
             f"{where}: invalid requirement {text!r}: {reason}; "
             "write 'name[extras] specifier; marker'"
         ) from exc
     if requirement.url:
-        raise ConfigError(
+        raise _error(
             f"{where}: requirement {text!r} names a URL; only name-based requirements can be "
             "resolved for a target: put the wheel in the wheel cache and require it by name"
         )

@@ -25,6 +25,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from pydebvenv.errors import WheelError
+from pydebvenv.redact import redact
 
 __all__ = [
     "CachedWheel",
@@ -156,4 +157,17 @@ def read_metadata(path: Path, name: NormalizedName) -> email.message.Message:
         ) from exc
     # core metadata is UTF-8 ("Core metadata specifications"); BytesParser would read it as
     # ASCII and turn a name such as "Łukasz" into undecodable bytes
-    return email.parser.Parser().parsestr(data.decode("utf-8", "replace"))
+    meta = email.parser.Parser().parsestr(data.decode("utf-8", "replace"))
+    for field in _URL_FIELDS:
+        for value in meta.get_all(field) or []:
+            if redact(str(value)) != str(value):
+                raise WheelError(
+                    f"wheel {path.name!r}: METADATA {field} {redact(str(value))!r} holds a "
+                    "credential (user:password@ in a URL), which the package would ship; "
+                    "remove it from the project's metadata and rebuild the wheel"
+                )
+    return meta
+
+
+# The METADATA fields that hold URLs (core metadata: Requires-Dist may be "name @ URL").
+_URL_FIELDS = ("Requires-Dist", "Project-URL", "Home-page", "Download-URL")

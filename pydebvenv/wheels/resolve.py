@@ -26,6 +26,7 @@ from packaging.version import Version
 
 from pydebvenv.errors import ResolutionError, WheelError
 from pydebvenv.project.requirements import RequirementSpec
+from pydebvenv.redact import redact
 from pydebvenv.wheels.cache import CachedWheel, FoundWheel, file_sha256, find_wheels
 from pydebvenv.wheels.select import Selector
 
@@ -185,7 +186,8 @@ class _Resolver:
                 except InvalidRequirement as exc:
                     reason = str(exc).splitlines()[0]
                     raise WheelError(
-                        f"wheel {wheel.path.name!r} has an invalid Requires-Dist {str(text)!r}: "
+                        f"wheel {wheel.path.name!r} has an invalid Requires-Dist "
+                        f"{redact(str(text))!r}: "
                         f"{reason}; rebuild it or use another version"
                     ) from exc
             self._requires[wheel.path] = parsed
