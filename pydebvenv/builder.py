@@ -17,6 +17,7 @@ from __future__ import annotations
 import email.message
 import os
 import shlex
+import tempfile
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -46,7 +47,7 @@ from pydebvenv.debian.links import (
 from pydebvenv.debian.maintscripts import Snippets, maintainer_scripts
 from pydebvenv.debian.services import PackageFacts, Units, plan_units
 from pydebvenv.debian.unitscripts import service_scripts
-from pydebvenv.errors import ConfigError, ResolutionError
+from pydebvenv.errors import BuildError, ConfigError, ResolutionError
 from pydebvenv.project.config import Config, Options, from_config, load_config
 from pydebvenv.project.metadata import authors, declared_license
 from pydebvenv.project.model import Project, project_from_config
@@ -117,16 +118,21 @@ def build(
                 f"{target.glibc[0]}.{target.glibc[1]}){_defaults_note(opts)}")
     epoch = resolve_epoch(None)  # SOURCE_DATE_EPOCH, else the writer's fixed date
     cache = Path(opts.wheel_cache).expanduser() if opts.wheel_cache else default_wheel_cache()
-    cache.mkdir(parents=True, exist_ok=True)
+    _make_dir(cache, "the wheel cache", "--wheel-cache")
     out = Path(output_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    _make_dir(out, "the output directory", "-o")
 
     # Only the package's temporary file goes into ``out`` (the writer renames it into
     # place); the app's wheel is built in scratch space.  Every file is closed before its
     # directory is removed: the layout (the wheels its entries read) is closed first.
     locking = _Locking(config, target, cache, report)
     with ExitStack() as stack:
-        scratch = stack.enter_context(scratch_dir(report.warning))
+        try:
+            scratch = stack.enter_context(scratch_dir(report.warning))
+        except OSError as exc:
+            raise BuildError(f"cannot make a scratch directory in {tempfile.gettempdir()!r}: "
+                             f"{exc.strerror}; make room there, or point TMPDIR elsewhere") \
+                from None
         if config.from_:
             # no wheel to build: the application is the first requirement's distribution
             with report.phase("resolve"):
@@ -164,6 +170,17 @@ def build(
                             scripts=package.scripts, source_date_epoch=epoch)
     report.done(deb)
     return deb
+
+
+def _make_dir(path: Path, what: str, flag: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"{what} {str(path)!r} is a file, not a directory: pass a directory "
+                          f"with {flag}") from None
+    except OSError as exc:
+        raise BuildError(f"cannot create {what} {str(path)!r}: {exc.strerror}; pass a "
+                         f"writable directory with {flag}") from None
 
 
 def _defaults_note(opts: Options) -> str:

@@ -7,7 +7,9 @@ CLI flag), so a flag and its [tool.pydebvenv] key cannot drift apart.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +28,8 @@ exit codes:
   0    success
   1    the build (or fetch, inspection, publish) failed
   2    usage or configuration error (bad flag, pyproject.toml, requirements file, target)
-  130  interrupted (Ctrl-C)"""
+  130  interrupted (Ctrl-C, SIGINT)
+  143  terminated (SIGTERM)"""
 
 EXAMPLES = """\
 examples:
@@ -281,11 +284,22 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     return 0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so every temporary is removed on the
+    way out (a KeyboardInterrupt, so code that cleans up after Ctrl-C does after it too)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``pydebvenv`` and ``python -m pydebvenv``; returns the exit code."""
     args = make_parser().parse_args(argv)
     verbosity = NORMAL + args.verbose if not args.quiet else QUIET
     reporter = Reporter(sys.stdout, verbosity)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return _run(args, reporter)
     except PydebvenvError as exc:
@@ -293,6 +307,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"pydebvenv: error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the last resort: a cause not turned into a PydebvenvError
+        if args.verbose:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"pydebvenv: error: {redact(where + (exc.strerror or str(exc)))}; check the "
+              "path, its permissions and the free space (-v shows where it happened)",
+              file=sys.stderr)
+        return 1
+    except Terminated:
+        print("pydebvenv: terminated", file=sys.stderr)
+        return 143  # 128 + SIGTERM, as a shell reports a process killed by it
     except KeyboardInterrupt:
         print("pydebvenv: interrupted", file=sys.stderr)
-        return 130
+        return 130  # 128 + SIGINT
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)

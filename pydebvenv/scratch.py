@@ -11,23 +11,37 @@ command's result or its error.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["remove_scratch", "scratch_dir"]
+from pydebvenv.debfile.tempfiles import owned_dir, remove_stale
+
+__all__ = ["PREFIX", "remove_scratch", "scratch_dir"]
+
+
+#: How a scratch directory's name starts, in the system's temporary directory.
+PREFIX = "pydebvenv-"
 
 
 @contextmanager
 def scratch_dir(warn: Callable[[str], None]) -> Iterator[Path]:
     """A new private directory in the system's temporary directory, removed when the block
-    ends, however it ends; a failure to remove it goes to ``warn``."""
-    path = Path(tempfile.mkdtemp(prefix="pydebvenv-"))
+    ends, however it ends; a failure to remove it goes to ``warn``.
+
+    The directory is named for this process and locked while the block runs, and what
+    killed builds left there is removed first (debfile/tempfiles.py).
+    """
+    parent = Path(tempfile.gettempdir())
+    remove_stale(parent, PREFIX)
+    path, lock_fd = owned_dir(parent, PREFIX)
     try:
         yield path
     finally:
+        os.close(lock_fd)  # closed before its directory goes (Windows, FUSE)
         remove_scratch(path, warn)
 
 

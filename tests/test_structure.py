@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "redact": set(),
     "report": set(),
-    "scratch": set(),
+    "scratch": {"debfile"},
     "target": {"errors"},
     "debfile": {"errors"},
     "project": {"errors", "redact", "target", "debfile"},

@@ -189,14 +189,18 @@ def run_pip(
         env=environ, text=True, encoding="utf-8", errors="replace",
     ) as proc:
         assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = redact(raw.rstrip("\n"))
-            progress = re.fullmatch(r"Progress (\d+) of (\d+)", line.strip())
-            if progress:
-                out.progress(int(progress[1]), int(progress[2]))
-                continue
-            lines.append(line)
-            out.pip_line(line)
+        try:
+            for raw in proc.stdout:
+                line = redact(raw.rstrip("\n"))
+                progress = re.fullmatch(r"Progress (\d+) of (\d+)", line.strip())
+                if progress:
+                    out.progress(int(progress[1]), int(progress[2]))
+                    continue
+                lines.append(line)
+                out.pip_line(line)
+        except BaseException:
+            proc.kill()  # interrupted (SIGTERM, Ctrl-C): pip must not outlive the build
+            raise
     return proc.returncode, lines
 
 

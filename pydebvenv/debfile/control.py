@@ -206,14 +206,18 @@ def _render_value(name: str, value: str) -> str:
 
 def fold_description(description: str) -> str:
     """The Description field (Policy §5.6.13): synopsis, " "-prefixed lines, " ." for blanks."""
-    synopsis, _, extended = description.partition("\n")
+    synopsis, _, extended = description.replace("\r\n", "\n").partition("\n")
     synopsis = synopsis.strip()
     if not synopsis:
         raise ArchiveError(
             f"invalid description {description!r}: the first line (the synopsis) must not be empty"
         )
+    if "\r" in synopsis or "\r" in extended:
+        # dpkg reads a lone CR as part of the value: it would reach every apt front end
+        raise ArchiveError(f"invalid description {description[:60]!r}: it contains a carriage "
+                           "return (\\r); remove it")
     out = [f"Description: {synopsis}\n"]
-    lines = extended.replace("\r\n", "\n").split("\n")
+    lines = extended.split("\n")
     while lines and not lines[-1].strip():
         lines.pop()
     while lines and not lines[0].strip():

@@ -180,11 +180,15 @@ def read_deb(path: Path | str, *, max_ratio: int = DEFAULT_MAX_RATIO,
             drain(stream)
             if "control" not in control_files:
                 raise InspectError("control.tar has no 'control' file")
-            control = parse_control(control_files["control"])
-            md5sums = parse_md5sums(control_files.get("md5sums", b""))
-            conffiles = parse_conffiles(control_files.get("conffiles", b""))
-            scripts = {name: control_files[name].decode("utf-8", errors="replace")
+            # each file is parsed and its bytes dropped before the next: memory stays near
+            # the largest control file (and what it parses into), not their sum
+            control_members = tuple(sorted(control_files))
+            control = parse_control(control_files.pop("control"))
+            md5sums = parse_md5sums(control_files.pop("md5sums", b""))
+            conffiles = parse_conffiles(control_files.pop("conffiles", b""))
+            scripts = {name: control_files.pop(name).decode("utf-8", errors="replace")
                        for name in _SCRIPTS if name in control_files}
+            control_files.clear()
 
             step = f"reading {data_m.name}"
             limit = member_limit(data_m, max_ratio, max_size)
@@ -215,7 +219,7 @@ def read_deb(path: Path | str, *, max_ratio: int = DEFAULT_MAX_RATIO,
         format_version=version,
         compression=(control_c, data_c),
         control=control,
-        control_members=tuple(sorted(control_files)),
+        control_members=control_members,
         conffiles=conffiles,
         scripts=scripts,
         files=tuple(files),

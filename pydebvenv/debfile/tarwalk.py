@@ -10,6 +10,7 @@ file, so nothing could be written outside the root.  A defect raises
 from __future__ import annotations
 
 import hashlib
+import io
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -226,7 +227,21 @@ def read_control_tar(tar: tarfile.TarFile) -> dict[str, bytes]:
         if kind != "file":
             raise InspectError(f"{where} member {info.name!r} is a {kind}; control members "
                                "are plain files")
-        stream = tar.extractfile(info)
-        assert stream is not None
-        files[rel] = stream.read()
+        files[rel] = _read_whole(tar, info)
     return files
+
+
+def _read_whole(tar: tarfile.TarFile, info: tarfile.TarInfo) -> bytes:
+    """A member's bytes read into one buffer of its size (reading it whole would join
+    chunks: twice the member in memory)."""
+    stream = cast(io.BufferedReader, tar.extractfile(info))
+    assert stream is not None
+    buf = bytearray(info.size)
+    with memoryview(buf) as view:
+        done = 0
+        # a chunk at a time: tarfile's stream reads a whole request into a bytes object first
+        while done < info.size and (n := stream.readinto(view[done:done + CHUNK])):
+            done += n
+    if done != info.size:
+        raise tarfile.ReadError(f"unexpected end of data in {info.name!r}")
+    return bytes(buf) if info.size <= CHUNK else cast(bytes, buf)  # read as bytes everywhere

@@ -14,11 +14,12 @@ docs/reproducibility.md).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,17 +36,25 @@ from pydebvenv.debfile.control import (
 )
 from pydebvenv.debfile.entries import normalise
 from pydebvenv.debfile.entry import Entry
+from pydebvenv.debfile.relations import POLICY_RELATIONS, relation_problem
 from pydebvenv.debfile.tarstream import TarStream, write_tar
+from pydebvenv.debfile.tempfiles import owned_file, remove_stale
 from pydebvenv.errors import ArchiveError, PydebvenvError
 
-__all__ = ["DEFAULT_EPOCH", "resolve_epoch", "write_deb"]
+__all__ = ["DEFAULT_EPOCH", "NAME_MAX", "TEMP_PREFIX", "resolve_epoch", "write_deb"]
 
 #: mtime used when neither the argument nor SOURCE_DATE_EPOCH is set: 1980-01-01T00:00:00Z,
 #: the ZIP epoch.  Never the clock; and not 0, since lintian rejects files older than 1975
 #: (package-contains-ancient-file; docs/reproducibility.md).
 DEFAULT_EPOCH = 315532800
 
+#: The longest file name Linux file systems take (NAME_MAX of ext4, xfs, btrfs, tmpfs).
+NAME_MAX = 255
+#: How the package's temporary file in the output directory starts (a hidden name).
+TEMP_PREFIX = ".pydebvenv-"
+
 _SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
+_RELATIONS = {name.lower() for name in POLICY_RELATIONS}
 _NO_SCRIPTS = MaintainerScripts()
 
 
@@ -136,9 +145,19 @@ def _check_script(name: str, text: str) -> bytes:
     return data
 
 
+def _check_relations(control: Control) -> None:
+    for field, value in control.fields:
+        if field.lower() in _RELATIONS:
+            problem = relation_problem(field, value)
+            if problem is not None:
+                raise ArchiveError(f"invalid {field} field {value!r}: {problem} "
+                                   "(deb-control(5), Debian Policy 7.1)")
+
+
 def _control_members(control: Control, scripts: MaintainerScripts, size_kib: int,
                      sums: list[tuple[str, str]], conffiles: list[str]
                      ) -> list[tuple[str, bytes, int]]:
+    _check_relations(control)
     members: list[tuple[str, bytes, int]] = [("control", render_control(control, size_kib),
                                               0o644)]
     if sums:
@@ -184,26 +203,68 @@ def write_deb(control: Control, entries: Iterable[Entry], output_dir: Path, *,
     # Validate the control data and scripts before the long part, so a typo fails fast.
     _control_members(control, scripts, size_kib, [], conffiles)
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    final = output_dir / deb_filename(control)
+    name = deb_filename(control)
+    if len(name.encode("utf-8")) > NAME_MAX:
+        raise ArchiveError(
+            f"the package file name {name[:60]}... is {len(name.encode('utf-8'))} bytes, more "
+            f"than the {NAME_MAX} a file name may have: shorten the package name or version"
+        )
+    final = output_dir / name
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        # what builds killed here left (never a running build's: debfile/tempfiles.py)
+        remove_stale(output_dir, TEMP_PREFIX)
+        _write(final, normalised, control, scripts, compressor, mtime, size_kib, conffiles)
+    except OSError as exc:  # the output directory: read-only, full, not a directory...
+        raise ArchiveError(
+            f"cannot write {str(final)!r}: {exc.strerror or exc} "
+            f"({errno.errorcode.get(exc.errno or 0, 'error')}); make room, or choose a "
+            "writable output directory"
+        ) from None
+    return final
 
+
+def _scratch_error(exc: OSError) -> ArchiveError:
+    return ArchiveError(
+        f"cannot write data.tar in the temporary directory {tempfile.gettempdir()!r}: "
+        f"{exc.strerror or exc} ({errno.errorcode.get(exc.errno or 0, 'error')}); make room "
+        "there, or point TMPDIR elsewhere")
+
+
+@contextlib.contextmanager
+def _scratch_file() -> Iterator[BinaryIO]:
+    try:
+        data_file = tempfile.TemporaryFile(  # noqa: SIM115 -- the with below closes it
+            prefix="pydebvenv-", suffix=".data.tar")
+    except OSError as exc:
+        raise _scratch_error(exc) from None
+    with data_file:
+        yield data_file
+
+
+def _write(final: Path, normalised: list[Entry], control: Control, scripts: MaintainerScripts,
+           compressor: Compressor, mtime: int, size_kib: int, conffiles: list[str]) -> None:
     # Scratch space, not the output directory: the file has no name where the system
     # allows it (O_TMPFILE on Linux, delete-on-close on Windows), so nothing is left to
     # remove whatever happens.
-    with tempfile.TemporaryFile(prefix="pydebvenv-", suffix=".data.tar") as data_file:
-        sums = _write_data_tar(normalised, data_file, compressor, mtime)
+    with _scratch_file() as data_file:
+        try:
+            sums = _write_data_tar(normalised, data_file, compressor, mtime)
+        except OSError as exc:
+            raise _scratch_error(exc) from None
         data_size = data_file.tell()
         control_tar = _control_tar(
             _control_members(control, scripts, size_kib, sums, conffiles), compressor, mtime)
         data_file.seek(0)
-        fd, deb_path = tempfile.mkstemp(dir=output_dir, prefix=".pydebvenv-",
-                                        suffix=".deb.tmp")
+        # named for this build and locked while open, so a later build can tell it from
+        # what a killed one left
+        fd, deb_path = owned_file(final.parent, TEMP_PREFIX, ".deb.tmp")
         try:
             with open(fd, "wb") as deb_file:
                 write_deb_ar(deb_file, "control.tar" + compressor.suffix, control_tar,
                              "data.tar" + compressor.suffix, data_file, data_size, mtime)
             # closed before the rename: Windows cannot rename an open file
-            os.chmod(deb_path, 0o644)  # mkstemp creates 0600; a package is world-readable
+            os.chmod(deb_path, 0o644)  # created 0600; a package is world-readable
             os.replace(deb_path, final)
         except BaseException:
             # the file is closed by now; if it cannot go, the error that matters is the
@@ -211,4 +272,3 @@ def write_deb(control: Control, entries: Iterable[Entry], output_dir: Path, *,
             with contextlib.suppress(OSError):
                 os.unlink(deb_path)
             raise
-    return final

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from pydebvenv.debfile.compress import COMPRESSIONS
 from pydebvenv.debfile.control import OWN_FIELDS, is_field_name, is_package_name
+from pydebvenv.debfile.relations import POLICY_RELATIONS, relation_problem
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.keys import KEYS, Key
 from pydebvenv.project.paths import (
@@ -46,6 +47,9 @@ _BY_ATTR = {key.attr: key for key in KEYS}
 _SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
 # string keys whose empty value means "none" (release-suffix = "" drops the suffix)
 _MAY_BE_EMPTY = ("release-suffix",)
+# The keys that are relationship fields (Depends is the computed one plus these).
+_RELATION_KEYS = ("depends", "pre-depends", "recommends", "suggests", "conflicts", "breaks",
+                  "replaces", "provides")
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +330,14 @@ def _check_location(key: Key, value: str, where: str, root: Path, override: bool
 def _check_string(key: Key, value: str, where: str) -> str:
     if "\n" in value and key.toml != "description":
         raise ConfigError(f"{where} must be one line, not {value!r}: remove the line breaks")
+    if "\r" in value:
+        raise ConfigError(f"{where} contains a carriage return (\\r): {value[:60]!r}; remove it")
+    if key.toml in _RELATION_KEYS:
+        field = "-".join(word.capitalize() for word in key.toml.split("-"))
+        problem = relation_problem(field, value)
+        if problem is not None:
+            raise ConfigError(f"{where}: invalid relation {value!r}: {problem}; write e.g. "
+                              f"{key.example} (deb-control(5), Debian Policy 7.1)")
     if key.toml == "name" and not is_package_name(value):
         raise ConfigError(
             f"{where}: {value!r} is not a valid Debian package name: use two or more of "
@@ -360,8 +372,13 @@ def _check_field(name: str, value: str, where: str) -> tuple[str, str]:
     if relation in _BY_ATTR:
         raise ConfigError(f"{where}: set {name!r} with the {_BY_ATTR[relation].toml!r} key "
                           "of [tool.pydebvenv], not in fields")
-    if "\n" in value:
+    if "\n" in value or "\r" in value:
         raise ConfigError(f"{where}: field {name!r} must be one line, not {value!r}")
+    if name.lower() in (field.lower() for field in POLICY_RELATIONS):
+        problem = relation_problem(name, value)
+        if problem is not None:
+            raise ConfigError(f"{where}: invalid {name} field {value!r}: {problem} "
+                              "(deb-control(5), Debian Policy 7.1)")
     return name, value
 
 

@@ -37,7 +37,11 @@ from pydebvenv.project.paths import venv_home
 from pydebvenv.project.versions import debian_package_name, debian_version, release_suffix
 from pydebvenv.target import Target
 
-__all__ = ["Project", "debian_synopsis", "project_from_config"]
+__all__ = ["PACKAGE_NAME_MAX", "Project", "debian_synopsis", "project_from_config"]
+
+#: dpkg's database holds <package>.conffiles, .templates, .md5sums, ... (at most 10 bytes
+#: of suffix, dpkg(1) "FILES"), and a file name has at most 255 bytes (NAME_MAX).
+PACKAGE_NAME_MAX = 245
 
 
 
@@ -105,6 +109,13 @@ def project_from_config(
     # a --from build names the distribution in its errors: there is no pyproject.toml to fix
     published = f"{dist_name} {upstream}" if config.from_ else None
     package = options.name or debian_package_name(dist_name)
+    if len(package) > PACKAGE_NAME_MAX:
+        where = _where(config, "name") if options.name else f"[project].name in {str(pyproject)!r}"
+        raise ConfigError(
+            f"{where}: the package name is {len(package)} characters; dpkg keeps files named "
+            f"<name>.conffiles in its database and a file name has at most 255 bytes: use at "
+            f"most {PACKAGE_NAME_MAX} characters (set name in [tool.pydebvenv])"
+        )
     venv_home(options.prefix, package, _where(config, "prefix"))  # a directory of its own
     maintainer = options.maintainer or find_maintainer(table, meta, pyproject,
                                                        distribution=published)
@@ -117,6 +128,10 @@ def project_from_config(
                f"no one-line description for {dist_name!r}: add description = \"...\" to "
                f"[project] in {str(pyproject)!r} or set summary in [tool.pydebvenv]")
         raise ConfigError(fix)
+    if "\r" in summary:
+        raise ConfigError(f"the description of {dist_name!r} ({summary[:60]!r}) contains a "
+                          f"carriage return (\\r): remove it from [project] in "
+                          f"{str(pyproject)!r} or set summary in [tool.pydebvenv]")
     if options.description is not None:
         extended = options.description.strip()
     else:

@@ -22,11 +22,13 @@ from typing import TYPE_CHECKING
 
 import installer
 from installer.exceptions import InstallerError
+from installer.records import InvalidRecordEntry
 from installer.utils import parse_metadata_file
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 from pydebvenv.debfile.entry import Entry
 from pydebvenv.errors import WheelError
@@ -98,6 +100,33 @@ def scheme_paths(venv: str, target: Target, dist: str) -> dict[str, str]:
     }
 
 
+def _check_identity(meta: Message, name: str, version: Version, label: str) -> None:
+    """METADATA's Name and Version are the file name's (pip refuses a wheel otherwise: the
+    resolver chose it by its file name, the venv would record another distribution)."""
+    meta_name, meta_version = meta.get("Name"), meta.get("Version")
+    if not meta_name or canonicalize_name(str(meta_name)) != canonicalize_name(name):
+        raise WheelError(f"wheel {label!r}: its METADATA names the distribution "
+                         f"{str(meta_name or '')!r}, its file name {name!r}; the wheel is "
+                         "inconsistent, rebuild or replace it")
+    try:
+        same = Version(str(meta_version)) == version
+    except InvalidVersion:
+        same = False
+    if not same:
+        raise WheelError(f"wheel {label!r}: its METADATA has version "
+                         f"{str(meta_version or '')!r}, its file name {str(version)!r}; the "
+                         "wheel is inconsistent, rebuild or replace it")
+
+
+def _reason(exc: BaseException) -> str:
+    """An installer error as words: InvalidWheelSource carries (source, message), and
+    InvalidRecordEntry its issues; never an object's repr."""
+    if isinstance(exc, InvalidRecordEntry):
+        return "; ".join(exc.issues)
+    words = [arg for arg in exc.args if isinstance(arg, str)]
+    return "; ".join(word.rstrip(".") for word in words) or type(exc).__name__
+
+
 def install_wheel(
     wheel: Path, venv: str, target: Target, *, requested: bool = False
 ) -> InstalledWheel:
@@ -132,7 +161,8 @@ def install_wheel(
         script_extras = _script_extras(source)
         extra_requires = _extra_requires(
             meta, frozenset().union(*script_extras.values()), target, label)
-        dist_name = str(meta["Name"] or source.distribution)
+        _check_identity(meta, parsed[0], parsed[1], label)
+        dist_name = str(meta["Name"])
         destination = EntryDestination(
             scheme_dict=scheme_paths(venv, target, dist_name),
             venv=venv,
@@ -146,11 +176,12 @@ def install_wheel(
             metadata["REQUESTED"] = b""
         try:
             installer.install(source, destination, metadata)
-        except (InstallerError, ValueError, AssertionError, KeyError) as exc:
+        except (InstallerError, InvalidRecordEntry, ValueError, AssertionError,
+                KeyError) as exc:
             destination.archive.close()  # its entries are dropped: nothing will read them
             # installer signals bad .data keys, bad WHEEL files and entry points this way.
             raise WheelError(
-                f"cannot install wheel {label!r}: {exc or type(exc).__name__}; "
+                f"cannot install wheel {label!r}: {_reason(exc)}; "
                 "the wheel is malformed, rebuild or replace it"
             ) from exc
         except BaseException:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
 from installer.exceptions import InstallerError
-from installer.records import Hash, parse_record_file
+from installer.records import Hash, InvalidRecordEntry, parse_record_file
 from installer.sources import WheelFile
 
 from pydebvenv.errors import WheelError
@@ -135,9 +135,12 @@ def verify_members(zf: zipfile.ZipFile, source: WheelSource, label: str) -> dict
     for info in zf.infolist():
         _check_name(info.filename, label)
     record_name = f"{source.dist_info_dir}/RECORD"
+    text = read_dist_info(source, "RECORD", label)
     try:
-        text = read_dist_info(source, "RECORD", label)
         rows = {row[0]: row for row in parse_record_file(text.splitlines())}
+    except InvalidRecordEntry as exc:  # a row without exactly path, hash and size
+        raise WheelError(f"wheel {label!r} has a malformed RECORD: {'; '.join(exc.issues)}; "
+                         "rebuild it") from None
     except (csv.Error, ValueError) as exc:
         raise WheelError(f"wheel {label!r} has an unreadable RECORD: {exc}; rebuild it") from exc
     members: dict[str, Member] = {}

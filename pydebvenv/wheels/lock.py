@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydebvenv.errors import ConfigError
+from pydebvenv.errors import ConfigError, FetchError
 from pydebvenv.redact import redact
 
 __all__ = [
@@ -105,13 +105,21 @@ def write_lock(lock: Lock, path: Path | str) -> None:
     """Write ``lock`` to ``path`` atomically (temporary file in the same directory, rename),
     mode 0644: a lock is meant to be read by others and committed, never private."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise FetchError(f"cannot write the lock file {str(path)!r}: {exc.strerror}; pass "
+                         "a writable place with --lock") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(lock_text(lock))
         os.chmod(tmp, 0o644)  # mkstemp makes 0600
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise FetchError(f"cannot write the lock file {str(path)!r}: {exc.strerror}; make "
+                         "room, or pass a writable place with --lock") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
