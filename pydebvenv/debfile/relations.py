@@ -8,10 +8,10 @@ Binary packages take no ``[arch]`` or ``<profile>`` lists (source packages only)
 Conflicts, Provides and Replaces take no alternatives, Provides only ``=`` (Policy §7.5),
 Built-Using and Static-Built-Using only ``(= version)`` (Policy §7.8).
 
-Two strictnesses: ``policy=True`` (what pydebvenv writes: Policy's package names, no
-obsolete ``<``/``>``) and ``policy=False`` (what dpkg itself refuses when it installs,
-for ``inspect``: dpkg takes upper case and ``_`` in names, warns about ``<`` and ``>``, and
-does not parse Built-Using).
+Two strictnesses: ``policy=True`` (what the configuration accepts: Policy's package names,
+no obsolete ``<``/``>``) and ``policy=False`` (what dpkg itself refuses when it installs,
+for the writer and ``inspect``: dpkg takes upper case and ``_`` in names, warns about ``<``
+and ``>``, and does not parse Built-Using).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from pydebvenv.debfile.control import (
 )
 from pydebvenv.debfile.entries import normalise
 from pydebvenv.debfile.entry import Entry
-from pydebvenv.debfile.relations import POLICY_RELATIONS, relation_problem
+from pydebvenv.debfile.relations import DPKG_RELATIONS, relation_problem
 from pydebvenv.debfile.tarstream import TarStream, write_tar
 from pydebvenv.debfile.tempfiles import owned_file, remove_stale
 from pydebvenv.errors import ArchiveError, PydebvenvError
@@ -54,7 +54,7 @@ NAME_MAX = 255
 TEMP_PREFIX = ".pydebvenv-"
 
 _SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
-_RELATIONS = {name.lower() for name in POLICY_RELATIONS}
+_RELATIONS = {name.lower() for name in DPKG_RELATIONS}
 _NO_SCRIPTS = MaintainerScripts()
 
 
@@ -146,9 +146,11 @@ def _check_script(name: str, text: str) -> bytes:
 
 
 def _check_relations(control: Control) -> None:
+    # what dpkg would refuse to install (the configuration holds pydebvenv's own packages
+    # to Debian Policy's stricter rules before they get here)
     for field, value in control.fields:
         if field.lower() in _RELATIONS:
-            problem = relation_problem(field, value)
+            problem = relation_problem(field, value, policy=False)
             if problem is not None:
                 raise ArchiveError(f"invalid {field} field {value!r}: {problem} "
                                    "(deb-control(5), Debian Policy 7.1)")

@@ -400,7 +400,8 @@ def _file_spec(item: object, where: str, root: Path, key: Key) -> FileSpec:
                           f"write e.g. {key.example}")
     dest = PurePosixPath(destination)
     if (not destination.startswith("/") or destination.startswith("//") or ".." in dest.parts
-            or destination.endswith("/") or str(dest) == "/"):
+            or destination.endswith("/") or str(dest) == "/"
+            or any(c in destination for c in "\0\n\r\\")):
         raise ConfigError(f"{where}: destination {destination!r} must be an absolute file "
                           "path such as '/etc/myapp/app.conf'")
     problem = destination_problem(str(dest))

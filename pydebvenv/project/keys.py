@@ -53,7 +53,8 @@ KEYS: tuple[Key, ...] = (
         "extended description (paragraphs separated by blank lines)",
         'description = "A longer text."'),
     Key("prefix", "string", '`"/usr/share/python"`', "--prefix",
-        "directory holding the venv, which is installed at `<prefix>/<name>`",
+        "directory holding the venv, which is installed at `<prefix>/<name>`: "
+        "`/usr/share/python` or `/opt` (or below), or `/usr/lib/<name>`",
         'prefix = "/opt/venvs"'),
     Key("target", "string", "the build host's release", "--target",
         "target release, such as `debian-12` or `ubuntu-24.04`", 'target = "debian-12"'),
@@ -95,7 +96,8 @@ KEYS: tuple[Key, ...] = (
         "the application's console scripts (a wrapper's: its dependencies')", "--script",
         "console scripts linked into /usr/bin", 'scripts = ["myapp"]'),
     Key("files", "list of tables", "`[]`", None,
-        "extra files: `{source, destination, mode, conffile}`; conffiles must be under /etc",
+        "extra files: `{source, destination, mode, conffile}`; sources inside the project, "
+        "destinations below /etc, /opt, /usr or /var (docs/safety.md); conffiles under /etc",
         'files = [{ source = "app.conf", destination = "/etc/myapp/app.conf", conffile = true }]'),
     Key("preinst", "string or table", "none", None,
         "shell snippet run by preinst (text, or `{ file = \"path\" }`)",

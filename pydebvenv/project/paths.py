@@ -134,7 +134,7 @@ def inside_project(root: Path, path: Path, where: str, *, also: Sequence[Path] =
     bases = [base.resolve() for base in (root, *also)]
     try:
         resolved = path.resolve()
-    except (OSError, RuntimeError) as exc:  # a symlink loop
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL character
         raise ConfigError(f"{where}: cannot resolve {str(path)!r} ({exc}); fix the path") \
             from None
     if not any(resolved == base or resolved.is_relative_to(base) for base in bases):

@@ -118,11 +118,12 @@ def _check_name(name: str, label: str) -> None:
         or "\\" in name
         or ".." in parts
         or "\0" in name
+        or "\n" in name  # dpkg's file lists are one path a line
         or re.match(r"[A-Za-z]:", name)
     ):
         raise WheelError(
-            f"wheel {label!r} has an unsafe member path {name!r} (absolute, '..' or "
-            "backslash); refusing to install it, replace the wheel"
+            f"wheel {label!r} has an unsafe member path {name!r} (absolute, '..', a "
+            "backslash or a newline); refusing to install it, replace the wheel"
         )
 
 

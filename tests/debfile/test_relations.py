@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -102,21 +103,15 @@ def _alternative(draw: st.DrawFn) -> str:
 _ITEM = st.lists(_alternative(), min_size=1, max_size=3).map("|".join)
 _VALUE = st.lists(_ITEM, min_size=1, max_size=3).map(",".join)
 
-#: How many values the property test below tried, and how often dpkg and the check agreed.
-TRIED: dict[str, int] = {"tried": 0, "valid": 0}
-
-
 @pytest.mark.dpkg
-@settings(max_examples=300, deadline=None,
+@settings(max_examples=int(os.environ.get("PYDEBVENV_FUZZ_EXAMPLES", "300")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(field=st.sampled_from(DPKG_RELATIONS), value=_VALUE)
 def test_dpkg_agrees_on_generated_relations(tmp_path: Path, field: str, value: str) -> None:
     value = value.strip(" \t")  # a control file's value never starts or ends with blanks
     if not value:
         return
-    TRIED["tried"] += 1
     ours = relation_problem(field, value, policy=False) is None
-    TRIED["valid"] += ours
     assert _dpkg_accepts(tmp_path, field, value) == ours, (field, value)
     if relation_problem(field, value) is None:
         assert ours  # what Policy allows, dpkg takes

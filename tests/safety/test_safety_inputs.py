@@ -69,8 +69,9 @@ def test_valid_relations_reach_the_package(tmp_path: Path, cache: Path) -> None:
 
 
 def test_the_writer_refuses_what_dpkg_would(tmp_path: Path) -> None:
+    # the writer refuses what dpkg would (the configuration adds Policy's rules)
     for field, value in (("Depends", "foo (>> "), ("Depends", "bar,,"),
-                         ("Conflicts", "a1 | b1")):
+                         ("Conflicts", "a1 | b1"), ("Depends", "foo [amd64]")):
         control = Control("pkg", "1.0", "all", "M <m@example.org>", "s\nx",
                           fields=((field, value),))
         with pytest.raises(ArchiveError, match=rf"invalid {field} field"):
