@@ -123,6 +123,8 @@ def _reason(exc: BaseException) -> str:
     InvalidRecordEntry its issues; never an object's repr."""
     if isinstance(exc, InvalidRecordEntry):
         return "; ".join(exc.issues)
+    if isinstance(exc, configparser.Error):  # its message spans lines, naming '<string>'
+        return f"entry_points.txt is not an INI file ({type(exc).__name__})"
     words = [arg for arg in exc.args if isinstance(arg, str)]
     return "; ".join(word.rstrip(".") for word in words) or type(exc).__name__
 
@@ -176,10 +178,11 @@ def install_wheel(
             metadata["REQUESTED"] = b""
         try:
             installer.install(source, destination, metadata)
-        except (InstallerError, InvalidRecordEntry, ValueError, AssertionError,
-                KeyError) as exc:
+        except (InstallerError, InvalidRecordEntry, configparser.Error, ValueError,
+                AssertionError, KeyError) as exc:
             destination.archive.close()  # its entries are dropped: nothing will read them
-            # installer signals bad .data keys, bad WHEEL files and entry points this way.
+            # installer signals bad .data keys, bad WHEEL files and entry points this way;
+            # a malformed entry_points.txt is configparser's error.
             raise WheelError(
                 f"cannot install wheel {label!r}: {_reason(exc)}; "
                 "the wheel is malformed, rebuild or replace it"
