@@ -80,7 +80,13 @@ def build_app_wheel(
     with tempfile.TemporaryDirectory(prefix="pydebvenv-appwheel-", dir=out_dir,
                                      ignore_cleanup_errors=True) as tmp:
         source = Path(tmp) / "source"
-        copy_source_tree(Path(project_dir), source, exclude=(Path(out_dir), *exclude))
+        try:
+            copy_source_tree(Path(project_dir), source, exclude=(Path(out_dir), *exclude))
+        except OSError as exc:  # the scratch space is full or the project unreadable
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise BuildError(f"cannot copy {project!r} into the scratch directory {tmp!r}: "
+                             f"{exc.strerror or exc}{where}; make room there (or point TMPDIR "
+                             "elsewhere), or fix the file's permissions") from None
         built_dir = Path(tmp) / "wheel"
         if pins:
             constraints = Path(tmp, "constraints", "locked.txt")

@@ -259,8 +259,9 @@ def _extra_requires(meta: Message, extras: frozenset[str], target: Target,
         try:
             requirements.append(Requirement(str(text)))
         except InvalidRequirement as exc:
+            # packaging adds the text and a caret on more lines: the first is the reason
             raise WheelError(f"wheel {label!r} has an invalid Requires-Dist {str(text)!r} "
-                             f"({exc}); rebuild it") from exc
+                             f"({str(exc).splitlines()[0]}); rebuild it") from exc
     for extra in sorted(extras):
         names = set()
         for requirement in requirements:

@@ -56,16 +56,15 @@ def _in_namespace(script: str, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(("where", "size", "words"), [
     ("out", "4k", ("No space left on device", "make room")),
     ("out", "8k", ("No space left on device", "make room")),
-    ("tmp", "4k", ("building the wheel", "No space left on device")),
-    ("tmp", "64k", ("temporary directory", "No space left on device", "TMPDIR")),
+    ("tmp", "4k", ("scratch directory", "No space left on device", "TMPDIR")),
+    ("tmp", "64k", ("data.tar", "temporary directory", "No space left on device", "TMPDIR")),
 ])
 def test_a_full_disk(tmp_path: Path, cache: Path, where: str, size: str,
                      words: tuple[str, ...]) -> None:
-    # the output directory, or the temporary directory (scratch space and data.tar)
-    project = write_project(tmp_path / "proj", dependencies=["dep-one"])
-    (project / "blob").write_bytes(os.urandom(100_000))  # data.tar outgrows 64k
-    (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text() + (
-        'files = [{ source = "blob", destination = "/usr/share/safeapp/blob" }]\n'))
+    # the output directory, or the temporary directory: the project's copy fills 4k, the
+    # data.tar of a dependency of 100 kB (incompressible) fills 64k
+    make_wheel(cache, "big", "1.0", files={"big/__init__.py": "", "big/blob": os.urandom(100_000)})
+    project = write_project(tmp_path / "proj", dependencies=["big"])
     disk = tmp_path / "disk"
     disk.mkdir()
     out = disk / "out" if where == "out" else tmp_path / "out"

@@ -59,7 +59,9 @@ def write_project(directory: Path, name: str, version: str, dependencies: list[s
     (directory / "backend.py").write_text(BACKEND)
     (directory / "pyproject.toml").write_text(
         '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n\n'
-        f'[project]\nname = "{name}"\nversion = "{version}"\ndescription = "{description}"\n'
+        # JSON strings are TOML basic strings: quotes and control characters escaped
+        f"[project]\nname = {json.dumps(name)}\nversion = {json.dumps(version)}\n"
+        f"description = {json.dumps(description)}\n"
         f"dependencies = {json.dumps(dependencies)}\n"
         'maintainers = [{name = "T", email = "t@example.org"}]\n')
     return directory

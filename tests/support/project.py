@@ -1,14 +1,13 @@
-"""A small application project built by the in-tree test backend, and an offline build of it."""
+"""A project with a [tool.pydebvenv] table, and an offline build of it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pydebvenv
-from tests.support.backend import BACKEND
+from tests.support import backend
 
 __all__ = ["offline_build", "write_project"]
 
@@ -16,19 +15,11 @@ __all__ = ["offline_build", "write_project"]
 def write_project(directory: Path, *, name: str = "safeapp", version: str = "1.0",
                   dependencies: Sequence[str] = (), tool: str = "",
                   description: str = "a test application") -> Path:
-    """``directory`` holding pyproject.toml (``tool`` is the body of [tool.pydebvenv]) and the
-    backend that builds the application's wheel; returns ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "backend.py").write_text(BACKEND)
-    (directory / "pyproject.toml").write_text(
-        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n\n'
-        f"[project]\nname = {json.dumps(name)}\nversion = {json.dumps(version)}\n"
-        f"description = {json.dumps(description)}\n"
-        f"dependencies = {json.dumps(list(dependencies))}\n"
-        'maintainers = [{name = "T", email = "t@example.org"}]\n\n'
-        f"[tool.pydebvenv]\n{tool}\n",
-        encoding="utf-8",
-    )
+    """backend.write_project's project, with ``tool`` as the body of [tool.pydebvenv]."""
+    backend.write_project(directory, name, version, list(dependencies),
+                          description=description)
+    with (directory / "pyproject.toml").open("a", encoding="utf-8") as pyproject:
+        pyproject.write(f"\n[tool.pydebvenv]\n{tool}\n")
     return directory
 
 
