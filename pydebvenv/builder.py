@@ -361,6 +361,9 @@ def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequ
     commands = _commands(project, app_meta, app_extras, target, layout, report)
     entries += bin_symlinks(venv, commands)
     units = _units(project, target, layout)
+    if units.kept_dirs:
+        report.info(f"purge leaves {', '.join(units.kept_dirs)}: only directories named after "
+                    f"{project.package} are the package's own (docs/safety.md)")
     entries += units.entries()
     for spec in opts.files:
         entries += extra_file_entries(spec, project.root)

@@ -219,9 +219,19 @@ def test_prerm_and_postrm() -> None:
     assert prerm.index("deb-systemd-invoke stop") < prerm.index("__pycache__")
     postrm = scripts["postrm"]
     assert "deb-systemd-helper purge 'app.service' 'job.timer' >/dev/null || true" in postrm
-    assert 'rm -rf "${DPKG_ROOT:-}"/var/lib/app\n' in postrm  # not /run/app: a tmpfs
-    assert postrm.index("deb-systemd-helper purge") < postrm.index('rm -rf "${DPKG_ROOT:-}"'
-                                                                   "/usr/share/python/app")
+    assert "\tfor dir in /var/lib/app; do\n" in postrm  # not /run/app: a tmpfs
+    assert '\t\trm -rf "${DPKG_ROOT:-}$dir"\n' in postrm
+    # the venv is tidied after the units are forgotten (and never with rm -rf)
+    assert postrm.index("deb-systemd-helper purge") < postrm.index("rmdir")
+
+
+def test_purge_keeps_directories_not_named_after_the_package() -> None:
+    # "dpkg" would make purge remove /var/lib/dpkg (docs/safety.md)
+    units = plan_units([svc(directories={"StateDirectory": "dpkg", "CacheDirectory": "app-x",
+                                         "LogsDirectory": "apps"})], [], FACTS)
+    assert units.purge_dirs == ("/var/cache/app-x",)
+    assert units.kept_dirs == ("/var/lib/dpkg", "/var/log/apps")
+    assert "/var/lib/dpkg" not in service_scripts(units).postrm
 
 
 def test_no_units_no_code() -> None:

@@ -83,6 +83,7 @@ class Units:
     files: tuple[UnitFile, ...] = ()
     users: tuple[SystemUser, ...] = ()
     purge_dirs: tuple[str, ...] = ()  # absolute directories postrm purge removes
+    kept_dirs: tuple[str, ...] = ()  # directories not named after the package: purge keeps them
     unit_dir: str = "/lib/systemd/system"
 
     @property
@@ -117,10 +118,19 @@ def plan_units(services: Sequence[UnitSpec], timers: Sequence[UnitSpec],
             _add_user(users, SystemUser(user, group, spec.home), at(spec, "user"))
         dirs = _directories(spec, name)
         purge += [posixpath.join(DIRECTORIES[key], d) for key, d in dirs
-                  if key != "RuntimeDirectory"]
+                  if key != "RuntimeDirectory"]  # /run is a tmpfs: nothing to purge
         files += _unit_files(spec, name, user, group, dirs, facts)
+    # Purge removes only what is the package's own (docs/safety.md): a directory named after
+    # the package (or <package>-<something>); "dpkg" would make purge remove /var/lib/dpkg
+    own = [d for d in dict.fromkeys(purge) if _named_after(posixpath.basename(d), facts.package)]
     return Units(files=tuple(files), users=tuple(u for u, _ in users.values()),
-                 purge_dirs=tuple(dict.fromkeys(purge)), unit_dir=facts.unit_dir)
+                 purge_dirs=tuple(own),
+                 kept_dirs=tuple(d for d in dict.fromkeys(purge) if d not in own),
+                 unit_dir=facts.unit_dir)
+
+
+def _named_after(name: str, package: str) -> bool:
+    return name == package or name.startswith(f"{package}-")
 
 
 def _user_of(spec: UnitSpec, package: str) -> tuple[str, str]:

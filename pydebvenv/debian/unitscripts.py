@@ -188,6 +188,16 @@ def _postrm(files: Sequence[UnitFile], purge_dirs: Sequence[str]) -> str:
                      f"\t\tdeb-systemd-helper purge {_names(installed)} >/dev/null || true\n"
                      "\tfi\nfi\n")
     if purge_dirs:
-        paths = " ".join('"${DPKG_ROOT:-}"' + shlex.quote(d) for d in purge_dirs)
-        parts.append(f'if [ "$1" = "purge" ]; then\n\trm -rf {paths}\nfi\n')
+        # Only the package's own (named after it, docs/safety.md), and only while no installed
+        # package lists the directory (one that ships a file in it lists it too); dpkg-query
+        # -S exits 1 for "not found", 0 when a package lists it, 2 when it cannot tell
+        paths = " ".join(shlex.quote(d) for d in purge_dirs)
+        parts.append(
+            'if [ "$1" = "purge" ]; then\n'
+            f"\tfor dir in {paths}; do\n"
+            # (set -e: a failing command may only run on the left of ||)
+            '\t\trc=0; dpkg-query -S "$dir" >/dev/null 2>&1 || rc=$?\n'
+            '\t\t[ "$rc" -eq 1 ] || continue\n'
+            '\t\trm -rf "${DPKG_ROOT:-}$dir"\n'
+            "\tdone\nfi\n")
     return "".join(parts)

@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.keys import UNIT_KEYS, UnitKey
+from pydebvenv.project.paths import inside_project
 from pydebvenv.project.unitfile import unit_directive, unit_file_problems
 
 __all__ = ["DIRECTORIES", "UnitKind", "UnitSpec", "at", "is_system_name", "unit_specs"]
@@ -303,7 +304,7 @@ def _unit_file(values: dict[str, object], given: set[str], at: At, root: Path) -
     assert isinstance(path, Path)
     shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = inside_project(root, path, at("unit-file")).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ConfigError(f"{at('unit-file')}: cannot read {str(path)!r} ({reason}); give "

@@ -236,3 +236,15 @@ def test_cli_refusal_is_one_line_and_exit_2(tmp_path: Path, cache: Path, outside
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("pydebvenv: error: tool.pydebvenv.files")
     assert "../host/secret.txt" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_a_unit_file_outside(tmp_path: Path, cache: Path, outside: Path) -> None:
+    unit = outside.parent / "evil.service"
+    unit.write_text("[Service]\nExecStart=/bin/true\n")
+    project = write_project(tmp_path / "proj", tool=(
+        '[[tool.pydebvenv.services]]\nunit-file = "../host/evil.service"\n'))
+    _refused(tmp_path, cache, project, "unit-file", str(unit))
+    project = write_project(tmp_path / "proj2", tool=(
+        '[[tool.pydebvenv.services]]\nunit-file = "app.service"\n'))
+    (project / "app.service").symlink_to(unit)
+    _refused(tmp_path, cache, project, "unit-file", f"-> {unit}")

@@ -8,6 +8,7 @@ package that shares the venv's directories.
 
 from __future__ import annotations
 
+import io
 import subprocess
 from pathlib import Path
 
@@ -184,3 +185,45 @@ def test_purge_does_not_follow_a_symlinked_venv(tmp_path: Path) -> None:
     _sh(scripts.prerm, "remove", root=root)
     _sh(scripts.postrm, "purge", root=root)
     assert (elsewhere / "empty").is_dir() and (elsewhere / "__pycache__" / "x.pyc").exists()
+
+
+SERVICE = '[[tool.pydebvenv.services]]\nexec = "safeapp"\nuser = "root"\n'
+
+
+@pytest.mark.dpkg
+@pytest.mark.parametrize("shared", [False, True])
+def test_purge_of_a_service_state_directory(tmp_path: Path, cache: Path, shared: bool) -> None:
+    # the state directory is the package's (/var/lib/safeapp): purge removes it with what the
+    # service wrote, unless another package ships something into it
+    root = make_dpkg_root(tmp_path / "root")
+    if shared:
+        control = Control("neighbour", "1.0", "all", "N <n@example.org>", "shares\nA test.")
+        dpkg(root, "-i", str(write_deb(control, [file_entry(
+            "var/lib/safeapp/NEIGHBOUR", b"keep\n", source="test")], tmp_path / "n",
+            compression="gzip")))
+    project = write_project(tmp_path / "proj", tool=SERVICE + "state-directory = true\n")
+    dpkg(root, "-i", str(offline_build(project, tmp_path / "out", cache)))
+    state = root / "var/lib/safeapp"
+    state.mkdir(exist_ok=True)  # systemd makes it when the service starts
+    (state / "db.sqlite").write_text("rows\n")
+    dpkg(root, "-P", "safeapp")
+    assert state.exists() == shared
+    if shared:
+        assert (state / "NEIGHBOUR").read_text() == "keep\n"
+
+
+def test_a_state_directory_not_named_after_the_package_is_not_purged(
+    tmp_path: Path, cache: Path,
+) -> None:
+    import pydebvenv
+    from pydebvenv.report import Reporter
+
+    project = write_project(tmp_path / "proj", tool=SERVICE + 'state-directory = "dpkg"\n')
+    out = io.StringIO()
+    deb = pydebvenv.build(project, output_dir=tmp_path / "out", offline=True,
+                          wheel_cache=cache, target="debian-12", arch="amd64",
+                          reporter=Reporter(out, 0))
+    assert "purge leaves /var/lib/dpkg" in out.getvalue()
+    postrm = subprocess.run(["dpkg-deb", "-I", str(deb), "postrm"], capture_output=True,
+                            text=True, check=True).stdout
+    assert "/var/lib/dpkg" not in postrm and "rm -rf" not in postrm
