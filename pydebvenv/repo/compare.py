@@ -12,7 +12,6 @@ about when the admin changed the file).
 from __future__ import annotations
 
 import difflib
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from packaging.version import InvalidVersion, Version
 
 from pydebvenv.debfile.reader import DebInfo, read_deb
 from pydebvenv.debfile.tarwalk import DebFileEntry
-from pydebvenv.errors import InspectError
+from pydebvenv.debian.bom import is_bundled_list, read_bundled
 
 __all__ = [
     "ConffileChange",
@@ -38,7 +37,6 @@ __all__ = [
 
 Change = Literal["added", "removed", "changed"]
 DependencyKind = Literal["upgraded", "downgraded", "added", "removed", "rebuilt", "changed"]
-_PYLOCK = "pylock.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +108,6 @@ class DebDiff:
         return asdict(self)
 
 
-def _is_bundled_list(path: str) -> bool:
-    parts = path.split("/")
-    return len(parts) == 5 and parts[:3] == ["usr", "share", "doc"] and parts[4] == _PYLOCK
-
-
 def _side(info: DebInfo) -> Side:
     control = info.control
     return Side(str(info.path), control["Package"], control["Version"], control["Architecture"])
@@ -130,22 +123,11 @@ def _control(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[FieldChang
 
 def _from_pylock(info: DebInfo) -> dict[str, tuple[str, str]] | None:
     """name -> (version, wheel sha256) from the bundled list; None when there is none."""
-    found = [path for path in info.contents if _is_bundled_list(path)]
+    found = [path for path in info.contents if is_bundled_list(path)]
     if not found:
         return None
-    try:
-        data = tomllib.loads(info.contents[found[0]].decode("utf-8"))
-        dists: dict[str, tuple[str, str]] = {}
-        for package in data.get("packages", []):
-            wheels = package.get("wheels") or [{}]
-            sha256 = wheels[0].get("hashes", {}).get("sha256", "")
-            dists[canonicalize_name(package["name"])] = (str(package.get("version", "")),
-                                                         str(sha256))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError,
-            AttributeError) as exc:
-        raise InspectError(f"{str(info.path)!r}: /{found[0]} is not a readable pylock.toml: "
-                           f"{exc}") from None
-    return dists
+    wheels = read_bundled(info.contents[found[0]], f"{str(info.path)!r}: /{found[0]}")
+    return {canonicalize_name(w.name): (w.version, w.sha256) for w in wheels}
 
 
 def _from_dist_info(info: DebInfo) -> dict[str, tuple[str, str]]:
@@ -262,8 +244,8 @@ def _conffiles(old: DebInfo, new: DebInfo) -> tuple[ConffileChange, ...]:
 
 def diff(old: str | Path, new: str | Path) -> DebDiff:
     """What changes when ``new`` is installed over ``old`` (both read and verified)."""
-    before = read_deb(Path(old), keep=_is_bundled_list)
-    after = read_deb(Path(new), keep=_is_bundled_list)
+    before = read_deb(Path(old), keep=is_bundled_list)
+    after = read_deb(Path(new), keep=is_bundled_list)
     old_dists, new_dists = _from_pylock(before), _from_pylock(after)
     source: Literal["pylock.toml", "dist-info"] = "pylock.toml"
     if old_dists is None or new_dists is None:
