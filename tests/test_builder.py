@@ -5,6 +5,7 @@ backend and its dependencies come from a wheel cache the test makes, all offline
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import tarfile
 from collections.abc import Callable
@@ -15,6 +16,7 @@ import pytest
 
 import pydebvenv
 from pydebvenv.project.keys import KEYS
+from pydebvenv.report import Reporter
 from tests.support.backend import BACKEND
 from tests.support.host import running_python_target
 from tests.support.wheelmaker import make_wheel
@@ -85,6 +87,13 @@ def _names(deb: Path) -> list[str]:
                           check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(data)) as tf:
         return tf.getnames()
+
+
+def _bundled(deb: Path) -> list[str]:
+    """The distributions in the venv, as their .dist-info directories name them."""
+    site = "./usr/share/python/keyapp/lib/python3.11/site-packages/"
+    return sorted(n[len(site):].removesuffix(".dist-info") for n in _names(deb)
+                  if n.startswith(site) and n.endswith(".dist-info") and "/" not in n[len(site):])
 
 
 def _unit(deb: Path, path: str) -> str | None:
@@ -237,3 +246,69 @@ def test_a_script_that_needs_missing_extras_is_refused(build: Build, cache: Path
     # the application's extra "fast" brings dep-fast: now the script can start
     deb = build(scripts=["keyapp", "oned"], extras=["fast"])
     assert "./usr/bin/oned" in _names(deb)
+
+
+def test_installer_tools_come_only_when_something_requires_them(build: Build,
+                                                                cache: Path) -> None:
+    # README: no pip, setuptools or wheel unless the application needs them (the cache
+    # holds all three; test_defaults_from_project builds without them)
+    make_wheel(cache, "dep-one", "1.1", requires=["setuptools"])
+    assert _bundled(build()) == ["dep_one-1.1", "keyapp-2.0", "setuptools-80.0"]
+
+
+def test_the_build_says_which_requirements_it_used(build: Build, tmp_path: Path) -> None:
+    """README: the -r files given, else those in [tool.pydebvenv], else a requirements.txt
+    beside pyproject.toml, else the project's own dependencies; the build says which."""
+    def built(toml_extra: str = "", **options: Any) -> tuple[str, list[str]]:
+        log = io.StringIO()
+        deb = build(toml_extra, reporter=Reporter(log), **options)
+        (line,) = [ln.strip() for ln in log.getvalue().splitlines()
+                   if ln.strip().startswith("requirements: ")]
+        return line.split(";")[0], _bundled(deb)
+
+    project = tmp_path / "proj"
+    assert built() == ("requirements: dependencies", ["dep_one-1.0", "keyapp-2.0"])
+    (project / "requirements.txt").write_text("dep-one\ndep-pinned==3.0\n")
+    assert built() == (f"requirements: requirements.txt ({project / 'requirements.txt'})",
+                       ["dep_one-1.0", "dep_pinned-3.0", "keyapp-2.0"])
+    (project / "reqs").mkdir()
+    (project / "reqs" / "a.txt").write_text("dep-one\ndep-pinned==4.0\n")
+    config = '\n[tool.pydebvenv]\nrequirements = ["reqs/a.txt"]\n'
+    assert built(config) == (f"requirements: config ({project / 'reqs' / 'a.txt'})",
+                             ["dep_one-1.0", "dep_pinned-4.0", "keyapp-2.0"])
+    given = tmp_path / "given.txt"
+    given.write_text("dep-one\ndep-fast\n")
+    assert built(config, requirements=[given]) == (
+        f"requirements: override ({given})", ["dep_fast-1.0", "dep_one-1.0", "keyapp-2.0"])
+
+
+def test_the_wheel_cache_option_beats_the_environment(
+    build: Build, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: --wheel-cache, else $PYDEBVENV_WHEEL_CACHE, else the XDG cache directory
+    (tests/test_wheels.py::test_default_wheel_cache checks the order of the last two)."""
+    empty = tmp_path / "empty-cache"
+    empty.mkdir()
+    monkeypatch.setenv("PYDEBVENV_WHEEL_CACHE", str(empty))
+    with pytest.raises(pydebvenv.ResolutionError, match="dep-one"):
+        build(wheel_cache=None)  # no option: the variable's (empty) cache
+    assert build(wheel_cache=cache).is_file()  # the option wins over the variable
+    monkeypatch.setenv("PYDEBVENV_WHEEL_CACHE", str(cache))
+    assert build(wheel_cache=None).is_file()
+    with pytest.raises(pydebvenv.ResolutionError, match="dep-one"):
+        build(wheel_cache=empty)
+
+
+@pytest.mark.parametrize("compression", ["zstd", "xz"])
+def test_a_build_starts_no_debian_tool(build: Build, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch, compression: str) -> None:
+    """README: no dpkg-buildpackage, no dpkg-deb: the .deb is written in Python, so a build
+    needs no program on PATH at all (none of dpkg, tar, xz or zstd), as on macOS or Windows."""
+    path = os.environ["PATH"]
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    deb = build(compression=compression)
+    monkeypatch.setenv("PATH", path)
+    assert pydebvenv.inspect(deb).compression == (compression, compression)
+    assert _field(deb, "Package") == "keyapp"  # and dpkg-deb reads what was written

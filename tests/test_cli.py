@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import importlib.metadata
 import io
 import os
 import re
 import signal
 import subprocess
 import sys
+import sysconfig
 import threading
 from pathlib import Path
 
 import pytest
 
 from pydebvenv import __version__
-from pydebvenv.cli import make_parser
+from pydebvenv.cli import main, make_parser
 from pydebvenv.project.keys import KEYS
 from pydebvenv.report import Reporter
+from tests.support.gate import need
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,6 +63,49 @@ def test_help_lists_commands_examples_and_exit_codes() -> None:
 def test_version() -> None:
     proc = run("--version")
     assert (proc.returncode, proc.stdout) == (0, f"pydebvenv {__version__}\n")
+
+
+def test_the_console_script_is_the_same_command(tmp_path: Path) -> None:
+    """README: `pydebvenv` is the same as `python -m pydebvenv` (both call cli.main)."""
+    (entry,) = [e for e in importlib.metadata.entry_points(group="console_scripts")
+                if e.name == "pydebvenv"]
+    assert entry.load() is main
+    script = Path(sysconfig.get_path("scripts")) / "pydebvenv"
+    if not script.is_file():
+        need(f"no {script}: install pydebvenv into this interpreter (pip install -e .)")
+    for args in (["--version"], ["--help"], ["build", "--help"], ["build", str(tmp_path)]):
+        by_script = subprocess.run([str(script), *args], cwd=REPO, text=True,
+                                   capture_output=True, timeout=120)
+        by_module = run(*args)
+        assert (by_script.returncode, by_script.stdout, by_script.stderr) == (
+            by_module.returncode, by_module.stdout, by_module.stderr), args
+    assert by_script.returncode == 2 and by_script.stderr.startswith("pydebvenv: error: ")
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    (action,) = [a for a in make_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def test_the_readme_synopsis_matches_the_parser() -> None:
+    """Every command and option of the README's command-line synopsis is one the parser has."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Command line\n", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    commands = _subcommands()
+    seen = set()
+    command = ""
+    for line in block.group(1).splitlines():
+        if line.startswith("python -m pydebvenv "):
+            command = line.split()[3]
+            assert command in commands, line
+            seen.add(command)
+            line = line.removeprefix("python -m pydebvenv ")
+        options = set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", line))
+        known = {s for a in commands[command]._actions for s in a.option_strings}
+        assert options <= known, (command, options - known)
+    assert seen == set(commands)  # and every command is in the synopsis
 
 
 def test_usage_errors_exit_2() -> None:
@@ -168,11 +215,13 @@ def test_parser_builds_overrides_from_key_table() -> None:
     from pydebvenv.cli import _overrides
 
     args = make_parser().parse_args(["build", "--offline", "-r", "a.txt", "-r", "b.txt",
-                                     "--extra", "pg", "--revision", "2", "--compile"])
+                                     "--extra", "pg", "--revision", "2", "--compile",
+                                     "--script", "http", "--script", "https"])
     overrides = _overrides(args, [k for k in KEYS if k.flag])
     assert overrides == {"revision": "2", "requirements": [Path("a.txt").absolute(),
                                                           Path("b.txt").absolute()],
-                         "extras": ["pg"], "compile": True, "offline": True}
+                         "extras": ["pg"], "compile": True, "offline": True,
+                         "scripts": ["http", "https"]}  # README: --script is repeatable
 
 
 # --- the reporter ---------------------------------------------------------------------------

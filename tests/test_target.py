@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import os
+import platform
+import re
 import subprocess
+from pathlib import Path
 
 import pytest
 from packaging import markers, tags
 
 from pydebvenv.errors import TargetError
-from pydebvenv.target import ARCHS, RELEASES, HostFacts, get_target, host_facts
+from pydebvenv.target import (
+    ARCHS,
+    DEFAULT_RELEASE,
+    RELEASES,
+    HostFacts,
+    _os_release_name,
+    get_target,
+    host_facts,
+)
 from tests.support.gate import need
 from tests.support.host import running_python_target
 
@@ -77,10 +88,52 @@ def test_marker_environment_is_complete_and_names_the_target(release: str, arch:
 
 
 def test_defaults_follow_the_host_release_else_newest_debian() -> None:
+    # README: "the newest Debian stable" is the Debian row with the highest version, not a
+    # name written down twice (a new row must move the default with it)
+    newest = max((r for r in RELEASES.values() if r.os_id == "debian"),
+                 key=lambda r: int(r.version_id)).name
+    assert newest == DEFAULT_RELEASE
     assert get_target(host=HostFacts("ubuntu-24.04", "aarch64")).name == "ubuntu-24.04/arm64"
-    assert get_target(host=HostFacts(None, "arm64")).name == "debian-13/arm64"  # a Mac
-    assert get_target(host=HostFacts(None, "AMD64")).name == "debian-13/amd64"  # Windows
-    assert get_target(host=HostFacts("fedora-40", "x86_64")).name == "debian-13/amd64"
+    assert get_target(host=HostFacts(None, "arm64")).name == f"{newest}/arm64"  # a Mac
+    assert get_target(host=HostFacts(None, "AMD64")).name == f"{newest}/amd64"  # Windows
+    assert get_target(host=HostFacts("fedora-40", "x86_64")).name == f"{newest}/amd64"
+    # a release named by the user is never replaced by the host's
+    assert get_target("debian-11", host=HostFacts("debian-12", "x86_64")).name == \
+        "debian-11/amd64"
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_the_default_arch_is_the_host_cpu_in_debians_name(arch: str) -> None:
+    release = next(r.name for r in RELEASES.values() if arch in r.archs)
+    machine = ARCHS[arch].machine  # what platform.machine() says on that CPU
+    for spelling in (machine, machine.upper()):  # Windows spells AMD64 in capitals
+        assert get_target(release, host=HostFacts(None, spelling)).arch.name == arch
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n', "debian-12"),
+    ("NAME='Ubuntu'\nID=ubuntu\nID_LIKE=debian\nVERSION_ID='24.04'\n", "ubuntu-24.04"),
+    ("ID=fedora\nVERSION_ID=40\n", "fedora-40"),  # read, then found not to be in the table
+    ('PRETTY_NAME="Debian GNU/Linux trixie/sid"\nID=debian\n', None),  # testing: no version
+    (None, None),  # macOS, Windows: no os-release at all
+])
+def test_the_host_release_is_read_from_os_release(tmp_path: Path, text: str | None,
+                                                  expected: str | None) -> None:
+    path = tmp_path / "os-release"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    assert _os_release_name(path) == expected
+
+
+def test_host_facts_are_what_the_standard_library_reads() -> None:
+    """The one reader of the host agrees with platform's own os-release(5) parser."""
+    try:
+        info = platform.freedesktop_os_release()
+    except OSError:
+        info = {}
+    release = f"{info['ID']}-{info['VERSION_ID']}" if {"ID", "VERSION_ID"} <= set(info) \
+        else None
+    assert host_facts() == HostFacts(release, platform.machine())
 
 
 def test_default_compression_follows_the_target_dpkg() -> None:
@@ -125,3 +178,35 @@ def test_the_host_release_row_matches_this_machine() -> None:
     assert out.stdout.strip() == f"Python {row.python_full_version}"
     libc = os.confstr("CS_GNU_LIBC_VERSION")
     assert libc == "glibc {}.{}".format(*row.glibc)
+
+
+def _readme_section(title: str) -> str:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    return text.split(f"\n{title}\n", 1)[1].split("\n#", 1)[0]
+
+
+def test_the_readme_targets_table_is_the_data() -> None:
+    """Every row of the README's Targets table, and its list of architectures, say what
+    RELEASES and ARCHS hold: a changed row or a new release fails here until both agree."""
+    section = _readme_section("### Targets")
+    rows = re.findall(r"^\| `([a-z0-9.-]+)` \| (\d+\.\d+) \(`([a-z0-9.]+)`\) \| (\d+\.\d+) "
+                      r"\| ([a-z]+)[^|]* \| `([^`]+)` \|$", section, flags=re.MULTILINE)
+    assert len(rows) == section.count("\n| `"), "a row the pattern does not read"
+    assert [row[0] for row in rows] == list(RELEASES)
+    for name, python, package, glibc, compression, unit_dir in rows:
+        target = get_target(name, "amd64")
+        assert (python, package) == (target.pyver, target.interpreter_package), name
+        assert glibc == "{}.{}".format(*target.glibc), name
+        # "glibc -> newest manylinux": the best platform tag the target accepts
+        assert target.platforms()[0] == f"manylinux_{glibc.replace('.', '_')}_x86_64", name
+        assert compression == target.default_compression, name
+        assert unit_dir == target.systemd_unit_dir, name
+    listed = re.search(r"Architectures: (.*?) \(where the\s+release has them\)", section)
+    assert listed is not None
+    archs = re.findall(r"`([a-z0-9]+)`", listed.group(1))
+    assert archs == list(ARCHS)
+    assert {a for r in RELEASES.values() for a in r.archs} == set(ARCHS)
+    # the "(its dpkg has no zstd)" note stands exactly beside the releases without zstd
+    noted = set(re.findall(r"^\| `([a-z0-9.-]+)` \|[^\n]*its dpkg has no zstd", section,
+                           flags=re.MULTILINE))
+    assert noted == {r.name for r in RELEASES.values() if not r.dpkg_zstd}

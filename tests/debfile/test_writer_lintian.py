@@ -48,16 +48,25 @@ def test_lintian_has_no_errors(tmp_path: Path, compression: str) -> None:
     assert not tags & CONTAINER_TAGS, lines
 
 
+def _lintian_version() -> str:
+    out = subprocess.run(["lintian", "--version"], capture_output=True, text=True,
+                         check=True).stdout  # "Lintian v2.116.3+deb12u1"
+    return out.split()[-1].removeprefix("v")
+
+
 def test_lintian_zstd_only_objects_to_the_member_names(tmp_path: Path) -> None:
     """Debian 12's lintian knows no zstd members (Debian's archive does not take them).
 
     Its only errors are about the .zst member names, which dpkg itself accepts (>= 1.21.18);
-    nothing else about the container is flagged.
+    nothing else about the container is flagged.  README: lintian 2.116 reports
+    malformed-deb-archive for them (the reason the README advises --compression xz).
     """
     deb = write_deb(sample_control(), sample_entries(), tmp_path, compression="zstd",
                     scripts=marker_scripts(), source_date_epoch=EPOCH)
     lines = _lintian(deb)
     errors = [line for line in lines if line.startswith("E:")]
+    if _lintian_version().startswith("2.116."):
+        assert errors, f"lintian {_lintian_version()} now reads zstd members: {lines}"
     assert all("malformed-deb-archive" in e and ".tar.zst not" in e for e in errors), errors
     tags = {line.split()[2] for line in lines} - {"malformed-deb-archive"}
     assert not tags & CONTAINER_TAGS, lines
