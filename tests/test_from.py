@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -312,3 +314,48 @@ def test_a_wrapper_links_its_dependencies_commands(index: LocalIndex, tmp_path: 
         "(lib-b, lib-srv, native-tool, tool-a) in a virtualenv under "
         "/usr/share/python/tools-wrap, run by the system's python3.11. . Commands: tool-a, "
         "tool-a-serve, native-tool.")
+
+
+def _bundled(deb: Path) -> list[str]:
+    """The distributions in the venv, as their .dist-info directories name them."""
+    pattern = r"usr/share/python/[^/]+/lib/python3\.\d+/site-packages/([^/]+)\.dist-info"
+    return sorted(m.group(1) for m in map(partial(re.fullmatch, pattern), _members(deb)) if m)
+
+
+def test_an_unpinned_from_keeps_its_locked_version_until_fetch_upgrade(tmp_path: Path) -> None:
+    """README: an unpinned --from requirement is resolved once, to the newest release the
+    index has, and locked; later builds of the same requirements install that version even
+    after a new release, until `fetch --upgrade` moves the lock.  Another --from pins a
+    dependency (other requirements: another lock)."""
+    root = tmp_path / "index"
+    (root / "files").mkdir(parents=True)
+    maintainer = [("Author-email", "Pat <pat@example.org>")]
+    make_wheel(root / "files", "pin-tool", "1.0", requires=["pin-lib"], metadata=maintainer)
+    make_wheel(root / "files", "pin-lib", "1.0")
+    make_wheel(root / "files", "pin-lib", "2.0")
+    with serve_index(root) as index:
+        first = _build(index, tmp_path, "pin-tool")
+        assert _bundled(first) == ["pin_lib-2.0", "pin_tool-1.0"]
+        make_wheel(index.files, "pin-tool", "1.1", requires=["pin-lib"], metadata=maintainer)
+        index.refresh()
+        assert _bundled(_build(index, tmp_path, "pin-tool")) == ["pin_lib-2.0", "pin_tool-1.0"]
+        # a plain fetch follows the lock too; --upgrade resolves anew
+        options = {"target": "debian-12", "arch": "amd64", "wheel_cache": tmp_path / "cache",
+                   "index_url": index.url}
+        pydebvenv.fetch(from_=["pin-tool"], **options)
+        assert _bundled(_build(index, tmp_path, "pin-tool")) == ["pin_lib-2.0", "pin_tool-1.0"]
+        pydebvenv.fetch(from_=["pin-tool"], upgrade=True, **options)
+        assert _bundled(_build(index, tmp_path, "pin-tool")) == ["pin_lib-2.0", "pin_tool-1.1"]
+        # a second --from pins what the first one needs
+        pinned = _build(index, tmp_path, "pin-tool", "pin-lib==1.0")
+        assert _bundled(pinned) == ["pin_lib-1.0", "pin_tool-1.1"]
+        assert pinned.name == "pin-tool_1.1-1+deb12_all.deb"  # the first names the package
+
+
+def test_an_extra_given_apart_is_the_same_as_in_the_requirement(index: LocalIndex,
+                                                                tmp_path: Path) -> None:
+    # README: --from 'black[d]', or --extra d
+    inline = _build(index, tmp_path / "inline", "tool-a[server]")
+    apart = _build(index, tmp_path / "apart", "tool-a", extras=["server"])
+    assert "usr/bin/tool-a-serve" in _members(apart)
+    assert apart.read_bytes() == inline.read_bytes()

@@ -215,6 +215,7 @@ def test_the_lock_and_the_cache_files_are_0644(index: LocalIndex, tmp_path: Path
 def test_fetch_prints_a_short_view_and_names_the_lock(index: LocalIndex, tmp_path: Path) -> None:
     project = _project(tmp_path, ["click", "colorama"])
     lock_file = lock_path_for(project, T)
+    assert lock_file == project / "pydebvenv-debian-12-amd64.lock"  # README: beside pyproject
     normal = Reporter(io.StringIO())
     fetch(project, wheel_cache=tmp_path / "cache", index_url=index.url, reporter=normal,
           **TARGET)

@@ -211,7 +211,8 @@ def test_enable_start_and_restart_flags_pick_debhelpers_snippets() -> None:
 
 
 def test_prerm_and_postrm() -> None:
-    scripts = _scripts(svc(directories={"StateDirectory": True, "RuntimeDirectory": "app"}),
+    scripts = _scripts(svc(directories={"StateDirectory": True, "CacheDirectory": True,
+                                        "LogsDirectory": True, "RuntimeDirectory": "app"}),
                        timer(name="job"))
     prerm = scripts["prerm"]
     assert ('if [ -z "${DPKG_ROOT:-}" ] && [ "$1" = remove ] && [ -d /run/systemd/system ] ; '
@@ -219,7 +220,8 @@ def test_prerm_and_postrm() -> None:
     assert prerm.index("deb-systemd-invoke stop") < prerm.index("__pycache__")
     postrm = scripts["postrm"]
     assert "deb-systemd-helper purge 'app.service' 'job.timer' >/dev/null || true" in postrm
-    assert "\tfor dir in /var/lib/app; do\n" in postrm  # not /run/app: a tmpfs
+    # not /run/app: a tmpfs
+    assert "\tfor dir in /var/lib/app /var/cache/app /var/log/app; do\n" in postrm
     assert '\t\trm -rf "${DPKG_ROOT:-}$dir"\n' in postrm
     # the venv is tidied after the units are forgotten (and never with rm -rf)
     assert postrm.index("deb-systemd-helper purge") < postrm.index("rmdir")

@@ -425,6 +425,55 @@ def test_cli_prints_what_it_did(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert os.access(repo / "dists/stable/Release", os.R_OK)
 
 
+def test_cli_signs_with_the_key_named_by_address_and_prints_what_keep_removed(
+        tmp_path: Path, keys: list[GpgKey], capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's command: --sign-key by address, --keep; one line per pool file added or
+    removed, then the suite with the key it is signed by."""
+    repo = tmp_path / "repo"
+    for version in ("1.0", "1.1"):
+        deb = make_deb(tmp_path / "in", "tick", version)
+        assert main(["publish", "--sign-key", "repo@example.org", "--keep", "1", str(repo),
+                     str(deb)]) == 0
+    assert capsys.readouterr().out.splitlines()[-3:] == [
+        "added     pool/main/t/tick/tick_1.1_all.deb",
+        "removed   pool/main/t/tick/tick_1.0_all.deb",
+        f"{repo}/dists/stable: Release signed by {keys[0].fingerprint}; architectures amd64 "
+        "arm64; components main"]
+    assert _listed(repo) == [("tick", "1.1")]
+
+
+def test_the_pool_then_the_indexes_then_the_release_then_pruning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: list[GpgKey]) -> None:
+    """README: copy in the order publish writes (the pool, the indexes, the Release files, and
+    only then delete what was pruned); publish itself writes in that order."""
+    repo = tmp_path / "repo"
+    publish(repo, [make_deb(tmp_path / "in", "tick", "1.0")], keep=1)
+    steps: list[str] = []
+    real_replace, real_delete = files.replace, publishing._delete_pool_files
+
+    def replace(tmp: Path, path: Path) -> None:
+        rel = path.relative_to(repo)
+        steps.append("pool" if rel.parts[0] == "pool" else "release"
+                     if rel.name in ("Release", "Release.gpg", "InRelease") else "indexes")
+        real_replace(tmp, path)
+
+    def delete(where: Path, removed: list[str]) -> None:
+        steps.extend(["pruning"] if removed else [])
+        real_delete(where, removed)
+
+    monkeypatch.setattr(files, "replace", replace)
+    monkeypatch.setattr(publishing, "_delete_pool_files", delete)
+    publish(repo, [make_deb(tmp_path / "in", "tick", "2.0")], keep=1)
+    assert [s for i, s in enumerate(steps) if s not in steps[:i]] == [
+        "pool", "indexes", "release", "pruning"]
+    assert steps == sorted(steps, key=["pool", "indexes", "release", "pruning"].index)
+
+
+def test_the_readmes_copy_leaves_out_the_publish_lock() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"--delete --exclude '{files.LOCK_NAME}'" in readme
+
+
 def test_each_release_is_a_whole_second_newer_for_http_caches(tmp_path: Path) -> None:
     """Servers answer If-Modified-Since from mtimes in whole seconds: two publishes within one
     second must still give the second Release a newer second, or a client that fetched the

@@ -201,13 +201,17 @@ def test_purge_of_a_service_state_directory(tmp_path: Path, cache: Path, shared:
         dpkg(root, "-i", str(write_deb(control, [file_entry(
             "var/lib/safeapp/NEIGHBOUR", b"keep\n", source="test")], tmp_path / "n",
             compression="gzip")))
-    project = write_project(tmp_path / "proj", tool=SERVICE + "state-directory = true\n")
+    # README: purge removes "the state, cache and log directories it declared"
+    project = write_project(tmp_path / "proj", tool=SERVICE + "state-directory = true\n"
+                            "cache-directory = true\nlogs-directory = true\n")
     dpkg(root, "-i", str(offline_build(project, tmp_path / "out", cache)))
-    state = root / "var/lib/safeapp"
-    state.mkdir(exist_ok=True)  # systemd makes it when the service starts
-    (state / "db.sqlite").write_text("rows\n")
+    state, made = root / "var/lib/safeapp", [root / "var/cache/safeapp", root / "var/log/safeapp"]
+    for directory in (state, *made):
+        directory.mkdir(parents=True, exist_ok=True)  # systemd makes them when it starts
+        (directory / "written").write_text("by the service\n")
     dpkg(root, "-P", "safeapp")
     assert state.exists() == shared
+    assert [d for d in made if d.exists()] == []
     if shared:
         assert (state / "NEIGHBOUR").read_text() == "keep\n"
 
