@@ -48,6 +48,17 @@ def _running(sd: Systemd, unit: str = "webapp.service") -> str:
     return props["MainPID"]
 
 
+def _starts(sd: Systemd, count: int) -> int:
+    """How often systemd started webapp.service, from the journal, once it says ``count``
+    (journald writes a moment late); a start more or less shows in the number."""
+    deadline = time.monotonic() + 10
+    while True:
+        started = sd.journal("webapp.service").count("systemd[1]: Started webapp.service")
+        if started >= count or time.monotonic() > deadline:
+            return started
+        time.sleep(0.1)
+
+
 def test_install_starts_the_service_as_its_own_user(
     build: Build, systemd: Callable[[], Systemd], tmp_path: Path
 ) -> None:
@@ -102,11 +113,14 @@ def test_upgrade_restarts_downgrade_rolls_back_admin_edits_survive(
     assert sd.http_get(f"{URL}/version") == "1.1\n"
     assert f"<h1>{ADMIN_TITLE}</h1>" in sd.http_get(f"{URL}/")
     assert sd.run("cat", "/var/lib/webapp/hits").stdout == "2\n"  # the state is kept
+    # restarted once: one start each for the install, the admin's restart, the upgrade
+    assert _starts(sd, 3) == 3, sd.journal("webapp.service")
 
     sd.install(old)  # rollback: installing the previous .deb
     third = _running(sd)
     assert third not in (first, second)
     assert sd.http_get(f"{URL}/version") == "1.0\n"
+    assert _starts(sd, 4) == 4, sd.journal("webapp.service")
     assert ADMIN_TITLE in conffile.read_text()
     assert f"<h1>{ADMIN_TITLE}</h1>" in sd.http_get(f"{URL}/")
 
