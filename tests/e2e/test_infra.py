@@ -21,8 +21,31 @@ from tests.e2e.debtools import (
     make_trivial_deb,
 )
 from tests.e2e.wheelcache import manylinux_platforms
+from tests.support.gate import need
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [
+    ("true", pytest.fail.Exception), ("1", pytest.fail.Exception), ("yes", pytest.fail.Exception),
+    ("", pytest.skip.Exception), (None, pytest.skip.Exception),
+])
+def test_a_missing_tool_skips_here_and_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch, ci: str | None, outcome: type[BaseException]
+) -> None:
+    """README: outside CI a test that cannot run skips; with CI=true it fails instead."""
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    # caught by hand: pytest.raises would let a Skipped through and skip this very test
+    try:
+        need("no frobnicator here")
+    except BaseException as exc:  # pytest's outcomes are BaseExceptions
+        raised: BaseException | None = exc
+    else:
+        raised = None
+    assert type(raised) is outcome and str(raised) == "no frobnicator here", repr(raised)
 
 
 def test_mirror_comes_from_apt_sources(e2e_ready: None) -> None:

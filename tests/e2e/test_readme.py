@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,15 @@ def test_the_readme_opens_with_the_two_commands() -> None:
     setup, tests = _commands()
     assert "pydebvenv build examples/" in setup
     assert tests == "./run-tests"
+    # "ruff, mypy --strict, unit, dpkg and end-to-end tests": what ./run-tests runs
+    steps = [" ".join(line.split("#")[0].split()[:4])
+             for line in (REPO / "run-tests").read_text().splitlines()
+             if line.startswith((".venv/bin/", "exec "))]
+    assert steps == [".venv/bin/ruff check .", ".venv/bin/mypy",
+                     "exec .venv/bin/python -m pytest"], steps
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    assert config["mypy"]["strict"] is True
+    assert config["pytest"]["ini_options"]["testpaths"] == ["tests"]  # e2e/ included
     # .ci/run installs the system packages, then runs exactly the README's test command
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
     assert ci[-1].split("<")[0].strip() in (f"exec {tests}", tests)
