@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -9,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.chroots import RELEASES, _source_entries, apt_mirror, run_in
+from tests.e2e.chroots import (
+    RELEASES,
+    _keyring,
+    _overlay_ok,
+    _source_entries,
+    apt_mirror,
+    cache_root,
+    chroot_copy,
+    run_in,
+)
 from tests.e2e.debtools import (
     EM_AARCH64,
     EM_X86_64,
@@ -52,6 +62,41 @@ def test_mirror_comes_from_apt_sources(e2e_ready: None) -> None:
     mirror = apt_mirror()
     assert re.match(r"^(https?|file)://", mirror), mirror
     assert any(mirror in uris for uris, _ in _source_entries())
+
+
+def test_the_settings_override_the_machine(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    """README, Tests: PYDEBVENV_TEST_CACHE, PYDEBVENV_TEST_MIRROR, PYDEBVENV_TEST_KEYRING."""
+    monkeypatch.setenv("PYDEBVENV_TEST_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PYDEBVENV_TEST_MIRROR", "file:///srv/debian-mirror")
+    monkeypatch.setenv("PYDEBVENV_TEST_KEYRING", str(tmp_path / "keys.gpg"))
+    assert (cache_root(), apt_mirror(), _keyring()) == (
+        tmp_path / "cache", "file:///srv/debian-mirror", tmp_path / "keys.gpg")
+    monkeypatch.delenv("PYDEBVENV_TEST_CACHE")
+    assert cache_root() == Path.home() / ".cache" / "pydebvenv-tests"
+
+
+@pytest.mark.parametrize("overlay", [True, False])
+def test_a_chroot_copy_is_an_overlay_unless_told_not_to(
+    e2e_ready: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, overlay: bool
+) -> None:
+    """README, Tests: each test gets its own overlayfs copy, or a `cp -a` copy with
+    PYDEBVENV_TEST_NO_OVERLAY=1; either way the cached root never changes."""
+    lower = tmp_path / "lower"
+    (lower / "etc").mkdir(parents=True)
+    (lower / "etc" / "marker").write_text("cached\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    if overlay:
+        monkeypatch.delenv("PYDEBVENV_TEST_NO_OVERLAY", raising=False)
+        if not _overlay_ok(scratch):
+            need(f"overlayfs cannot be mounted in {scratch}")
+    else:
+        monkeypatch.setenv("PYDEBVENV_TEST_NO_OVERLAY", "1")
+    with chroot_copy(lower, scratch) as root:
+        assert os.path.ismount(root) is overlay
+        (root / "etc" / "marker").write_text("changed\n")
+    assert (lower / "etc" / "marker").read_text() == "cached\n"
 
 
 @pytest.mark.parametrize("target", sorted(RELEASES))
