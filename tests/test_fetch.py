@@ -541,6 +541,34 @@ def test_cli_fetch(index: LocalIndex, tmp_path: Path) -> None:
     assert "nosuchthing" in done.stderr.strip().splitlines()[-1]
 
 
+def test_the_extra_index_and_find_links_are_searched_too(index: LocalIndex,
+                                                          tmp_path: Path) -> None:
+    """README: --index-url, --extra-index-url, --find-links (on the command line)."""
+    import os
+    import subprocess
+
+    extra = tmp_path / "extra-index"
+    (extra / "files").mkdir(parents=True)
+    make_wheel(extra / "files", "onlyextra")
+    links = tmp_path / "links"
+    links.mkdir()
+    make_wheel(links, "onlylinks")
+    project = _project(tmp_path, ["onlyextra", "onlylinks", "linuxonly"], build_requires=[])
+    cmd = [sys.executable, "-m", "pydebvenv", "fetch", str(project), "--target", "debian-12",
+           "--arch", "amd64", "--wheel-cache", str(tmp_path / "cache"), "--index-url", index.url]
+    with serve_index(extra) as extra_index:
+        more = ["--extra-index-url", extra_index.url, "--find-links", str(links)]
+        for only_one in (more[:2], more[2:]):  # with one of the two, a wheel is nowhere
+            done = subprocess.run([*cmd, *only_one], capture_output=True, text=True,
+                                  env=dict(os.environ), check=False)
+            assert done.returncode == 1, done.stdout
+        done = subprocess.run([*cmd, *more], capture_output=True, text=True,
+                              env=dict(os.environ), check=False)
+    assert done.returncode == 0, done.stderr + done.stdout
+    lock = read_lock(lock_path_for(project, get_target("debian-12", "amd64")))
+    assert {w.name for w in lock.wheels} == {"onlyextra", "onlylinks", "linuxonly"}
+
+
 def test_each_file_is_downloaded_once(
     index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
