@@ -56,7 +56,8 @@ KEYS: tuple[Key, ...] = (
         "directory holding the venv, which is installed at `<prefix>/<name>`: "
         "`/usr/share/python` or `/opt` (or below), or `/usr/lib/<name>`",
         'prefix = "/opt/venvs"'),
-    Key("target", "string", "the build host's release", "--target",
+    Key("target", "string", "the build host's release when listed, else the newest Debian stable",
+        "--target",
         "target release, such as `debian-12` or `ubuntu-24.04`", 'target = "debian-12"'),
     Key("arch", "string", "the build host's architecture", "--arch",
         "Debian architecture of the target, such as `amd64` or `arm64`", 'arch = "arm64"'),
@@ -69,7 +70,8 @@ KEYS: tuple[Key, ...] = (
     Key("extras", "list of strings", "`[]`", "--extra",
         "extras of the application to install", 'extras = ["postgres"]'),
     Key("wheel-cache", "path",
-        "`$PYDEBVENV_WHEEL_CACHE`, else `$XDG_CACHE_HOME/pydebvenv/wheels`", "--wheel-cache",
+        "`$PYDEBVENV_WHEEL_CACHE`, else `$XDG_CACHE_HOME/pydebvenv/wheels`, else "
+        "`~/.cache/pydebvenv/wheels`", "--wheel-cache",
         "directory of wheels the venv is built from (filled by `pydebvenv fetch`)",
         'wheel-cache = "wheels"'),
     Key("index-url", "string", "pip's default index", "--index-url",
