@@ -46,7 +46,7 @@ from pydebvenv.debian.links import (
 )
 from pydebvenv.debian.maintscripts import Snippets, maintainer_scripts
 from pydebvenv.debian.services import PackageFacts, Units, plan_units
-from pydebvenv.debian.unitscripts import service_scripts
+from pydebvenv.debian.unitscripts import lintian_overrides, service_scripts
 from pydebvenv.errors import BuildError, ConfigError, ResolutionError
 from pydebvenv.project.config import Config, Options, from_config, load_config
 from pydebvenv.project.metadata import authors, declared_license
@@ -373,7 +373,9 @@ def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequ
         project = replace(project, extended_description=bundle_description(
             project.dist_name, project.upstream_version, [str(w.name) for w in others],
             venv, target.interpreter_package, commands))
-    entries += _docs(project, target, layout, others, entries, epoch)
+    unit_code = service_scripts(units)
+    entries += _docs(project, target, layout, others, entries, epoch,
+                     lintian_overrides(unit_code))
     control = _control(project, target, layout, units)
     entries += bom_entries(BundleInputs(
         package=project.package, version=project.version, architecture=control.architecture,
@@ -385,7 +387,7 @@ def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequ
                     + ", ".join(sorted(unknown)))
     scripts = maintainer_scripts(venv, compile_on_install=not opts.compile,
                                  snippets=Snippets(**opts.snippets),
-                                 python_version=target.pyver, units=service_scripts(units))
+                                 python_version=target.pyver, units=unit_code)
     return _Package(tuple(entries), control, scripts)
 
 
@@ -403,7 +405,7 @@ def _bundled(wheel: CachedWheel) -> BundledWheel:
 
 
 def _docs(project: Project, target: Target, layout: VenvLayout, others: Sequence[CachedWheel],
-          entries: Sequence[Entry], epoch: int) -> list[Entry]:
+          entries: Sequence[Entry], epoch: int, overrides: Sequence[str]) -> list[Entry]:
     """copyright (the application's license, then a stanza per bundled distribution),
     changelog and lintian overrides."""
     owned = {path for paths in layout.files.values() for path in paths}
@@ -418,7 +420,7 @@ def _docs(project: Project, target: Target, layout: VenvLayout, others: Sequence
         # made by --compile sit in their distribution's directories and go with them
         other_files=tuple(e.path for e in entries
                           if e.path not in owned and "/__pycache__/" not in e.path),
-    ), project.venv, epoch, has_binary=layout.has_binary)
+    ), project.venv, epoch, has_binary=layout.has_binary, overrides=overrides)
 
 
 def _commands(project: Project, app_meta: email.message.Message, app_extras: Sequence[str],

@@ -185,3 +185,11 @@ def test_files_patterns_claim_only_their_owners_paths() -> None:
             hits = {o for o, pats in patterns.items() for p in pats
                     if fnmatch.fnmatchcase(path, p.replace("\\*", "[*]"))}
             assert hits <= {owner}, (path, hits)
+
+
+def test_other_parts_add_override_lines() -> None:
+    entries = doc_entries(_doc(), "/usr/share/python/app", 0, has_binary=False,
+                          overrides=("maintainer-script-calls-systemctl [prerm:*]",))
+    text = entries[2].open().read().decode()
+    assert text.endswith("app: maintainer-script-calls-systemctl [prerm:*]\n")
+    assert text.startswith("app: unusual-interpreter")

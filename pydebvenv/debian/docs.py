@@ -55,15 +55,17 @@ class DocInputs:
 
 
 def doc_entries(doc: DocInputs, venv: str, source_date_epoch: int, *,
-                has_binary: bool) -> list[Entry]:
-    """copyright (DEP-5), changelog.Debian.gz and the lintian overrides file."""
+                has_binary: bool, overrides: Sequence[str] = ()) -> list[Entry]:
+    """copyright (DEP-5), changelog.Debian.gz and the lintian overrides file, with the
+    ``overrides`` lines ("tag context", no package name) of other parts (the services')."""
     base = f"usr/share/doc/{doc.package}"
     return [
         file_entry(f"{base}/copyright", _copyright(doc).encode(), source="generated copyright"),
         file_entry(f"{base}/changelog.Debian.gz", _changelog(doc, source_date_epoch),
                    source="generated changelog"),
         file_entry(f"usr/share/lintian/overrides/{doc.package}",
-                   _overrides(doc.package, venv, has_binary).encode(),
+                   (_overrides(doc.package, venv, has_binary)
+                    + "".join(f"{doc.package}: {line}\n" for line in overrides)).encode(),
                    source="generated lintian overrides"),
     ]
 

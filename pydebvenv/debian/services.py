@@ -9,17 +9,25 @@ scripts' code for them.  docs/services.md explains every choice and names its so
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydebvenv.debfile.entry import Entry, file_entry
 from pydebvenv.errors import ConfigError
 from pydebvenv.project.services import DIRECTORIES, UnitSpec, at, is_system_name
 from pydebvenv.project.unitfile import has_section, unit_directive
 
-__all__ = ["HARDENING", "PackageFacts", "SystemUser", "UnitFile", "Units", "plan_units"]
+__all__ = ["DIGEST_VARIABLE", "HARDENING", "PackageFacts", "SystemUser", "UnitFile", "Units",
+           "plan_units"]
+
+#: Every generated service sets this variable to a digest of all the package's unit files, so
+#: that postinst can ask the running systemd (``systemctl show -p Environment``) whether it has
+#: loaded these very files and needs no daemon-reload; docs/services.md, "Reloading systemd".
+DIGEST_VARIABLE = "PYDEBVENV_UNITS"
+_DIGEST_PLACEHOLDER = f"{DIGEST_VARIABLE}=@digest@"
 
 # systemd.exec(5) sandboxing that a Python network service does not notice: the code and
 # /etc read-only (ProtectSystem=full), no view of /home, a private /tmp and /dev, no kernel
@@ -123,7 +131,7 @@ def plan_units(services: Sequence[UnitSpec], timers: Sequence[UnitSpec],
     # Purge removes only what is the package's own (docs/safety.md): a directory named after
     # the package (or <package>-<something>); "dpkg" would make purge remove /var/lib/dpkg
     own = [d for d in dict.fromkeys(purge) if _named_after(posixpath.basename(d), facts.package)]
-    return Units(files=tuple(files), users=tuple(u for u, _ in users.values()),
+    return Units(files=_with_digest(files), users=tuple(u for u, _ in users.values()),
                  purge_dirs=tuple(own),
                  kept_dirs=tuple(d for d in dict.fromkeys(purge) if d not in own),
                  unit_dir=facts.unit_dir)
@@ -131,6 +139,25 @@ def plan_units(services: Sequence[UnitSpec], timers: Sequence[UnitSpec],
 
 def _named_after(name: str, package: str) -> bool:
     return name == package or name.startswith(f"{package}-")
+
+
+def _with_digest(files: list[UnitFile]) -> tuple[UnitFile, ...]:
+    """The files with the digest in place of the placeholder: the first 16 hex digits of the
+    SHA-256 of every unit's name and text (the placeholder still in it), in name order."""
+    digest = hashlib.sha256(b"".join(f"{u.name}\0{u.text}\0".encode()
+                                     for u in sorted(files, key=lambda u: u.name)))
+    value = f"{DIGEST_VARIABLE}={digest.hexdigest()[:16]}"
+    return tuple(replace(u, text=u.text.replace(_DIGEST_PLACEHOLDER, value)) for u in files)
+
+
+def _with_marker(sections: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+    """The digest's Environment= line after the service's others, where the user's raw
+    ``unit`` directives cannot replace it."""
+    service = sections["Service"]
+    last = max((i for i, (k, _) in enumerate(service) if k == "Environment"), default=None)
+    index = len(service) if last is None else last + 1
+    service.insert(index, ("Environment", _DIGEST_PLACEHOLDER))
+    return sections
 
 
 def _user_of(spec: UnitSpec, package: str) -> tuple[str, str]:
@@ -192,14 +219,14 @@ def _unit_files(spec: UnitSpec, name: str, user: str, group: str,
     if spec.kind == "service":
         sections = {"Unit": unit, "Service": service,
                     "Install": [("WantedBy", " ".join(spec.wanted_by))]}
-        return [UnitFile(f"{name}.service", _render(_merge(sections, spec.unit)), True,
-                         **flags)]
+        return [UnitFile(f"{name}.service", _render(_with_marker(_merge(sections, spec.unit))),
+                         True, **flags)]
     clock = [("OnCalendar", c) for c in spec.on_calendar]
     clock.append(("Persistent", "true" if spec.persistent else "false"))
     if spec.randomized_delay:
         clock.append(("RandomizedDelaySec", spec.randomized_delay))
-    job = _merge({"Unit": unit, "Service": service},
-                 {k: v for k, v in spec.unit.items() if k == "Service"})
+    job = _with_marker(_merge({"Unit": unit, "Service": service},
+                              {k: v for k, v in spec.unit.items() if k == "Service"}))
     timer = _merge({"Unit": [("Description", _escape(f"Run {name} periodically")),
                              *documentation],
                     "Timer": clock, "Install": [("WantedBy", "timers.target")]},

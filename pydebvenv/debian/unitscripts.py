@@ -1,21 +1,33 @@
-"""The maintainer scripts' code for the services and timers, as dh_installsystemd writes it.
+"""The maintainer scripts' code for the services and timers: dh_installsystemd's steps, in shell.
 
-The enable/start/restart/stop/purge blocks are debhelper's own autoscripts (debhelper 13.11.4
-on Debian 12 and 13.24.2 on Debian 13 write the same ones; dh_installsystemd(1)), driven by
-deb-systemd-helper(1) and deb-systemd-invoke(1) from init-system-helpers, which is Essential
-on every listed target.  The user creation follows Debian Policy §9.2 and adduser(8).
-docs/services.md says what each block does and where pydebvenv departs from debhelper.
+What the code does is what debhelper's autoscripts (debhelper 13.11.4 on Debian 12 and
+13.24.2 on Debian 13; dh_installsystemd(1)) do with deb-systemd-helper(1) and
+deb-systemd-invoke(1) of init-system-helpers.  It starts fewer programs to do it: the checks
+that decide whether deb-systemd-helper has anything to do read its state files here,
+deb-systemd-invoke's rules (policy-rc.d, is-enabled, is-active) are shell calling systemctl,
+and systemd is reloaded only when it has not loaded the unit files this package ships.  The
+user creation follows Debian Policy §9.2 and adduser(8).  docs/services.md says what each
+block does, where it departs from debhelper and why, with the measured cost of each step.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pydebvenv.debian.services import SystemUser, UnitFile, Units
+from pydebvenv.debian.services import DIGEST_VARIABLE, SystemUser, UnitFile, Units
 
-__all__ = ["ServiceScripts", "service_scripts"]
+__all__ = ["ServiceScripts", "helper_links", "lintian_overrides", "service_scripts"]
+
+# deb-systemd-helper's own reading of a unit file (get_link_closure): every line, in any
+# section, matched case-insensitively; the link name is the unit's own name.
+_HELPER_LINK = re.compile(r"^\s*(WantedBy|RequiredBy)=(.+)$", re.IGNORECASE)
+_HELPER_OTHER = re.compile(r"^\s*(Also|Alias|DefaultInstance)=", re.IGNORECASE)
+_UNIT_WORD = re.compile(r"[A-Za-z0-9:_.@-]+")
+_LINK_DIRS = {"WantedBy": ".wants", "RequiredBy": ".requires"}
+_DIGEST_LINE = re.compile(rf"^Environment={DIGEST_VARIABLE}=([0-9a-f]+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +53,58 @@ def service_scripts(units: Units) -> ServiceScripts:
                           postrm=_postrm(units.files, units.purge_dirs))
 
 
+# lintian 2.116's own tests for the two tags the shell form of deb-systemd-invoke raises
+# (Check/MaintainerScripts/Systemctl.pm, Check/Scripts.pm)
+_LINTIAN_SYSTEMCTL = re.compile(r"(?:.+;)?\s*systemctl\b")
+_POLICY_RC_D = "/usr/sbin/policy-rc.d"
+
+
+def lintian_overrides(scripts: ServiceScripts) -> tuple[str, ...]:
+    """The lintian tags this code raises on purpose, as override lines ("tag context", no
+    package name), only those that fire (lintian reports unused overrides).
+
+    ``maintainer-script-calls-systemctl`` asks for deb-systemd-invoke, whose rules the code
+    applies itself; ``command-with-path-in-maintainer-script`` names policy-rc.d, whose
+    interface is that very path (invoke-rc.d(8)).  docs/lintian.md and docs/services.md.
+    """
+    lines = []
+    for script, code in (("postinst", scripts.units), ("prerm", scripts.prerm)):
+        if any(_LINTIAN_SYSTEMCTL.match(line) and "daemon-reload" not in line
+               for line in code.splitlines() if not line.startswith("#")):
+            lines.append(f"maintainer-script-calls-systemctl [{script}:*]")
+    if _POLICY_RC_D in scripts.units + scripts.prerm:
+        lines.append(f"command-with-path-in-maintainer-script {_POLICY_RC_D} *")
+    return tuple(lines)
+
+
+def helper_links(unit: UnitFile) -> tuple[str, ...] | None:
+    """The links ``deb-systemd-helper enable`` records for ``unit`` in its state file, in its
+    order; None when they are not this simple to know (Also=, Alias=, DefaultInstance=, or a
+    value its parser reads differently from systemd: quoted, odd, repeated).  The postinst
+    then leaves every decision to deb-systemd-helper itself."""
+    links: list[str] = []
+    for line in unit.text.split("\n"):
+        if _HELPER_OTHER.match(line):
+            return None
+        match = _HELPER_LINK.match(line)
+        if match is None:
+            continue
+        suffix = _LINK_DIRS.get(match.group(1))  # the helper compares the key's case exactly
+        values = match.group(2).split(" ")
+        if suffix is None or not all(_UNIT_WORD.fullmatch(v) for v in values):
+            return None
+        links += [f"/etc/systemd/system/{v}{suffix}/{unit.name}" for v in values]
+    return tuple(links) if links and len(set(links)) == len(links) else None
+
+
 def _names(units: Iterable[UnitFile]) -> str:
     # unit names are checked (letters, digits, ":_.-"): quoting them as dh does is safe
     return " ".join(f"'{u.name}'" for u in sorted(units, key=lambda u: u.name))
+
+
+def _words(units: Iterable[UnitFile]) -> str:
+    """The names as one string for the shell's lists, spaces around each for `case`."""
+    return " " + " ".join(sorted(u.name for u in units)) + " "
 
 
 _CONFIGURE = ('if [ "$1" = "configure" ] || [ "$1" = "abort-upgrade" ] || '
@@ -93,86 +154,322 @@ def _users_block(users: Sequence[SystemUser]) -> str:
         "fi"]) + "\n"
 
 
-def _postinst_units(files: Sequence[UnitFile]) -> str:
-    blocks = []
-    installed = sorted((u for u in files if u.install), key=lambda u: u.name)
-    enabled = [u for u in installed if u.enable]
-    if enabled:
-        # postinst-systemd-enable, for every unit in one pass: a unit the admin has not
-        # disabled (was-enabled is true on a first install) is enabled, the others only
-        # recorded.  One `enable` call for all: each call that creates links also runs
-        # `systemctl daemon-reload` when systemd runs, so one call reloads once, not once
-        # per unit.  debhelper's `deb-systemd-helper unmask` line is left out: it undoes
-        # the masking that the postrm of packages built by debhelper before 13.10 did on
-        # remove, which no pydebvenv package ever did.
-        blocks.append(
-            _CONFIGURE
-            + "\t_pydebvenv_enable=\n"
-            f"\tfor _pydebvenv_unit in {_names(enabled)}; do\n"
-            "\t\t# was-enabled defaults to true, so new installations run enable.\n"
-            '\t\tif deb-systemd-helper --quiet was-enabled "$_pydebvenv_unit"; then\n'
-            '\t\t\t_pydebvenv_enable="$_pydebvenv_enable $_pydebvenv_unit"\n'
-            "\t\telse\n"
-            "\t\t\t# Update the statefile to add new symlinks (if any), which need to be\n"
-            "\t\t\t# cleaned up on purge. Also remove old symlinks.\n"
-            '\t\t\tdeb-systemd-helper update-state "$_pydebvenv_unit" >/dev/null || true\n'
-            "\t\tfi\n"
-            "\tdone\n"
-            '\tif [ -n "$_pydebvenv_enable" ]; then\n'
-            "\t\t# Enables the units on first installation, creates new\n"
-            "\t\t# symlinks on upgrades if the unit files have changed.\n"
-            "\t\tdeb-systemd-helper enable $_pydebvenv_enable >/dev/null || true\n"
-            "\tfi\n"
-            "fi\n")
-    for unit in (u for u in installed if not u.enable):
-        name = _names([unit])
-        # postinst-systemd-dont-enable (dh_installsystemd --no-enable), without unmask
-        blocks.append(
-            _CONFIGURE
-            + f"\tif deb-systemd-helper debian-installed {name}; then\n"
-            f"\t\tif deb-systemd-helper --quiet was-enabled {name}; then\n"
-            "\t\t\t# Create new symlinks, if any.\n"
-            f"\t\t\tdeb-systemd-helper enable {name} >/dev/null || true\n"
-            "\t\tfi\n\tfi\n\n"
-            "\t# Update the statefile to add new symlinks (if any), which need to be cleaned\n"
-            "\t# up on purge. Also remove old symlinks.\n"
-            f"\tdeb-systemd-helper update-state {name} >/dev/null || true\n"
-            "fi\n")
-    # One start/restart block per behaviour, every unit of it at once (as dh does per call).
-    # The DPKG_ROOT test is added to postinst-systemd-restart too: under a chrootless
-    # `dpkg --root` the running systemd is the host's, not the root's.
-    running = '\tif [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then\n' \
-        "\t\tsystemctl --system daemon-reload >/dev/null || true\n"
+# ------------------------------------------------------------------ enabling
+
+_RECORDED = """\
+# deb-systemd-helper's state for unit $1 against the links (the other arguments) its
+# `enable` records for the unit file shipped here. _pydebvenv_known: it has a state file
+# (`debian-installed`); _pydebvenv_enabled: every recorded link exists (`was-enabled`,
+# true without a state file); _pydebvenv_same: exactly these links are recorded, so
+# `update-state` would write the file as it is; _pydebvenv_done: and each has its own
+# state file, so `enable` would do nothing either. An admin's full copy of the unit in
+# /etc/systemd/system is the file the helper reads instead: then it always runs.
+_pydebvenv_recorded() {
+	_pydebvenv_file="$_pydebvenv_dsh/$1.dsh-also"
+	_pydebvenv_copy="${DPKG_ROOT:-}/etc/systemd/system/$1"
+	shift
+	_pydebvenv_known=no _pydebvenv_enabled=yes _pydebvenv_same=no _pydebvenv_done=no
+	[ -f "$_pydebvenv_file" ] || return 0
+	_pydebvenv_known=yes _pydebvenv_done=yes _pydebvenv_seen=
+	while IFS= read -r _pydebvenv_link; do
+		_pydebvenv_seen="$_pydebvenv_seen $_pydebvenv_link"
+		[ -L "${DPKG_ROOT:-}$_pydebvenv_link" ] || _pydebvenv_enabled=no
+		[ -e "$_pydebvenv_dsh/${_pydebvenv_link#/etc/systemd/system/}" ] || _pydebvenv_done=no
+	done < "$_pydebvenv_file"
+	if [ "$_pydebvenv_seen" = " $*" ] && [ ! -f "$_pydebvenv_copy" ]; then
+		_pydebvenv_same=yes
+	fi
+}
+"""
+
+
+def _enable_unit(unit: UnitFile) -> str:
+    """One unit's part of postinst-systemd-enable or -dont-enable: which helper call it needs."""
+    name = unit.name
+    add_enable = f'_pydebvenv_enable="$_pydebvenv_enable {name}"'
+    add_update = f'_pydebvenv_update="$_pydebvenv_update {name}"'
+    links = helper_links(unit)
+    if links is None:  # the helper decides, as in debhelper's snippets
+        if unit.enable:
+            return (f"\tif deb-systemd-helper --quiet was-enabled '{name}'; then\n"
+                    f"\t\t{add_enable}\n\telse\n\t\t{add_update}\n\tfi\n")
+        return (f"\tif deb-systemd-helper debian-installed '{name}' && "
+                f"deb-systemd-helper --quiet was-enabled '{name}'; then\n"
+                f"\t\t{add_enable}\n\tfi\n\t{add_update}\n")
+    call = f"\t_pydebvenv_recorded '{name}' " + " ".join(f"'{link}'" for link in links) + "\n"
+    if unit.enable:
+        # was-enabled (always on a first install): enable, which creates missing links;
+        # disabled by the admin: update-state, which records them without creating them
+        return (call
+                + '\tif [ "$_pydebvenv_enabled" = yes ]; then\n'
+                f'\t\t[ "$_pydebvenv_same$_pydebvenv_done" = yesyes ] || {add_enable}\n'
+                f'\telif [ "$_pydebvenv_same" = no ]; then\n\t\t{add_update}\n\tfi\n')
+    # enable = false: enable only what was enabled before (by the admin), then update-state
+    return (call
+            + '\tif [ "$_pydebvenv_known$_pydebvenv_enabled" = yesyes ] && '
+            '[ "$_pydebvenv_same$_pydebvenv_done" != yesyes ]; then\n'
+            f"\t\t{add_enable}\n\tfi\n"
+            f'\t[ "$_pydebvenv_same" = yes ] || {add_update}\n')
+
+
+def _enable_block(installed: Sequence[UnitFile]) -> str:
+    if not installed:
+        return ""
+    recorded = _indent(_RECORDED, 1) if any(helper_links(u) is not None for u in installed) else ""
+    return (
+        "\t# Enable (deb-systemd-helper), or only record, each unit with an [Install] section;\n"
+        "\t# the helper runs only when it has something to do, once for all units\n"
+        '\t_pydebvenv_dsh="${DPKG_ROOT:-}/var/lib/systemd/deb-systemd-helper-enabled"\n'
+        "\t_pydebvenv_enable=\n\t_pydebvenv_update=\n"
+        + recorded
+        + "".join(_enable_unit(u) for u in installed)
+        + '\tif [ -n "$_pydebvenv_enable" ]; then\n'
+        "\t\t# on a first install, through `systemctl preset` (systemd.preset(5))\n"
+        "\t\tdeb-systemd-helper enable $_pydebvenv_enable >/dev/null || true\n"
+        "\tfi\n"
+        '\tif [ -n "$_pydebvenv_update" ]; then\n'
+        "\t\tdeb-systemd-helper update-state $_pydebvenv_update >/dev/null || true\n"
+        "\tfi\n")
+
+
+# ------------------------------------------------------------------ starting
+
+# deb-systemd-invoke(1)'s first step: /usr/sbin/policy-rc.d UNIT ACTION for each unit
+# (invoke-rc.d(8) documents the interface); 101 forbids the whole call, 0 and 104 allow it,
+# anything else is reported and ignored.
+_ALLOWED = """\
+_pydebvenv_allowed() {
+	[ -x /usr/sbin/policy-rc.d ] || return 0
+	_pydebvenv_what=$1
+	shift
+	for _pydebvenv_unit in "$@"; do
+		_pydebvenv_rc=0
+		/usr/sbin/policy-rc.d "$_pydebvenv_unit" "$_pydebvenv_what" >/dev/null || _pydebvenv_rc=$?
+		case $_pydebvenv_rc in
+			0|104) ;;
+			101)
+				echo "/usr/sbin/policy-rc.d returned 101, not running '$_pydebvenv_what $*'" >&2
+				return 1 ;;
+			*) echo "/usr/sbin/policy-rc.d returned $_pydebvenv_rc for $_pydebvenv_unit, which" \
+			"is not 0, 101 or 104: ignoring it" >&2 ;;
+		esac
+	done
+}
+"""
+
+# deb-systemd-invoke ACTION UNIT...: start starts the units `systemctl is-enabled` calls
+# enabled (or enabled-runtime); restart restarts those and the ones that are active; other
+# actions go to systemctl as they are.  The active units are known already (the `systemctl
+# show` before); is-enabled is asked once for all the others.
+_INVOKE = """\
+_pydebvenv_is_active() {
+	case "$_pydebvenv_active" in *" $1 "*) return 0 ;; esac
+	return 1
+}
+_pydebvenv_invoke() {
+	_pydebvenv_allowed "$@" || return 0
+	_pydebvenv_action=$1
+	shift
+	case $_pydebvenv_action in
+		start|restart) ;;
+		*)
+			systemctl "$_pydebvenv_action" "$@" >/dev/null || true
+			return 0 ;;
+	esac
+	_pydebvenv_units=$* _pydebvenv_ask= _pydebvenv_asked=0 _pydebvenv_answers=0
+	for _pydebvenv_unit in "$@"; do
+		if [ "$_pydebvenv_action" = start ] || ! _pydebvenv_is_active "$_pydebvenv_unit"; then
+			_pydebvenv_ask="$_pydebvenv_ask $_pydebvenv_unit"
+			_pydebvenv_asked=$((_pydebvenv_asked + 1))
+		fi
+	done
+	_pydebvenv_states=
+	if [ -n "$_pydebvenv_ask" ]; then
+		_pydebvenv_states=$(systemctl is-enabled -- $_pydebvenv_ask 2>/dev/null) || true
+		for _pydebvenv_state in $_pydebvenv_states; do
+			_pydebvenv_answers=$((_pydebvenv_answers + 1))
+		done
+		if [ "$_pydebvenv_answers" -ne "$_pydebvenv_asked" ]; then
+			# systemctl prints no line for a unit it cannot find: ask one at a time
+			_pydebvenv_states=
+			for _pydebvenv_unit in $_pydebvenv_ask; do
+				_pydebvenv_state=$(systemctl is-enabled -- "$_pydebvenv_unit" 2>/dev/null) || true
+				_pydebvenv_states="$_pydebvenv_states ${_pydebvenv_state:-unknown}"
+			done
+		fi
+	fi
+	set -- $_pydebvenv_states
+	_pydebvenv_go=
+	for _pydebvenv_unit in $_pydebvenv_units; do
+		if [ "$_pydebvenv_action" = restart ] && _pydebvenv_is_active "$_pydebvenv_unit"; then
+			_pydebvenv_go="$_pydebvenv_go $_pydebvenv_unit"
+			continue
+		fi
+		case $1 in
+			*enabled*) _pydebvenv_go="$_pydebvenv_go $_pydebvenv_unit" ;;
+			*)
+				_pydebvenv_why="$_pydebvenv_unit is a disabled or a static unit"
+				if [ "$_pydebvenv_action" = start ]; then
+					echo "$_pydebvenv_why, not starting it." >&2
+				else
+					echo "$_pydebvenv_why not running, not starting it." >&2
+				fi ;;
+		esac
+		shift
+	done
+	if [ -n "$_pydebvenv_go" ]; then
+		systemctl --quiet --system "$_pydebvenv_action" $_pydebvenv_go >/dev/null || true
+	fi
+}
+"""
+
+
+def _indent(code: str, depth: int) -> str:
+    return "".join("\t" * depth + line if line.strip() else line
+                   for line in code.splitlines(keepends=True))
+
+
+def _digest_checked(files: Sequence[UnitFile]) -> tuple[str, tuple[UnitFile, ...]] | None:
+    """The units' digest and the services that carry it, when those tell whether systemd has
+    loaded every unit of the package: each service carries it, and each timer triggers its
+    own service (which systemd keeps loaded while the timer is).  None otherwise (a shipped
+    ``unit-file``, a timer with its own Unit=): then every upgrade reloads."""
+    services = [u for u in files if u.name.endswith(".service")]
+    digests = {m.group(1) for u in services for m in _DIGEST_LINE.finditer(u.text)}
+    if len(digests) != 1 or not all(_DIGEST_LINE.search(u.text) for u in services):
+        return None
+    names = {u.name for u in services}
+    for unit in files:
+        if unit.name.endswith(".timer"):
+            own = unit.name.removesuffix(".timer") + ".service"
+            if own not in names or re.search(r"^\s*Unit\s*=", unit.text, re.MULTILINE):
+                return None
+        elif unit.name not in names:
+            return None
+    return digests.pop(), tuple(services)
+
+
+# On an upgrade: one `systemctl show` says which units are active and whether systemd must
+# re-read the unit files.  It must when a service does not carry this package's digest in
+# its environment (the loaded unit is another version's: NeedDaemonReload misses that when
+# the new file is not newer, and dpkg gives every file the archive's mtime), when
+# NeedDaemonReload says so (an admin's edit waiting for a reload), or when a drop-in in /etc
+# or /run is not among the unit's DropInPaths (an admin's new drop-in, which systemd before
+# 256 does not count in NeedDaemonReload).  @-words are filled in by _reload_block.
+_RELOAD = """\
+_pydebvenv_reload=@RELOAD@ _pydebvenv_fresh=0
+_pydebvenv_id= _pydebvenv_state= _pydebvenv_mark=no _pydebvenv_dropins=
+_pydebvenv_shown() {
+	[ -n "$_pydebvenv_id" ] || return 0
+	case $_pydebvenv_state in
+		active|reloading|refreshing) _pydebvenv_active="$_pydebvenv_active $_pydebvenv_id " ;;
+	esac
+	case '@MARKED@' in
+		*" $_pydebvenv_id "*)
+			[ "$_pydebvenv_mark" = no ] || _pydebvenv_fresh=$((_pydebvenv_fresh + 1)) ;;
+	esac
+	for _pydebvenv_conf in /etc/systemd/system/"$_pydebvenv_id".d/*.conf \\
+			/run/systemd/system/"$_pydebvenv_id".d/*.conf; do
+		case " $_pydebvenv_dropins " in
+			*" $_pydebvenv_conf "*) ;;
+			*) [ ! -e "$_pydebvenv_conf" ] || _pydebvenv_reload=yes ;;
+		esac
+	done
+	_pydebvenv_id= _pydebvenv_state= _pydebvenv_mark=no _pydebvenv_dropins=
+}
+_pydebvenv_out=$(systemctl show -p Id,ActiveState,NeedDaemonReload,DropInPaths,Environment \\
+	-- @UNITS@ 2>/dev/null) || _pydebvenv_reload=yes
+while IFS= read -r _pydebvenv_line; do
+	case $_pydebvenv_line in
+		Id=*) _pydebvenv_id=${_pydebvenv_line#Id=} ;;
+		ActiveState=*) _pydebvenv_state=${_pydebvenv_line#ActiveState=} ;;
+		NeedDaemonReload=yes) _pydebvenv_reload=yes ;;
+		DropInPaths=*) _pydebvenv_dropins=${_pydebvenv_line#DropInPaths=} ;;
+		Environment=*)
+			case "$_pydebvenv_line " in
+				*" @DIGEST@ "*|"Environment=@DIGEST@ "*) _pydebvenv_mark=yes ;;
+			esac ;;
+		"") _pydebvenv_shown ;;
+	esac
+done <<-EOF
+	$_pydebvenv_out
+
+	EOF
+[ "$_pydebvenv_fresh" -eq @COUNT@ ] || _pydebvenv_reload=yes
+if [ "$_pydebvenv_reload" = yes ]; then
+	systemctl --system daemon-reload >/dev/null || true
+fi
+"""
+
+
+def _reload_block(files: Sequence[UnitFile]) -> str:
+    checked = _digest_checked(files)
+    if checked is None:  # a shipped unit file: every upgrade reloads, as with dh
+        values = {"RELOAD": "yes", "MARKED": " ", "COUNT": "0", "DIGEST": "-"}
+    else:
+        digest, services = checked
+        values = {"RELOAD": "no", "MARKED": _words(services), "COUNT": str(len(services)),
+                  "DIGEST": f"{DIGEST_VARIABLE}={digest}"}
+    code = _RELOAD.replace("@UNITS@", _names(files))
+    for key, value in values.items():
+        code = code.replace(f"@{key}@", value)
+    return _indent(code, 3)
+
+
+def _start_block(files: Sequence[UnitFile]) -> str:
+    # One call per behaviour, every unit of it at once (as dh does per call).
     groups: dict[tuple[bool, bool], list[UnitFile]] = {}
     for unit in files:
         groups.setdefault((unit.start, unit.restart_on_upgrade), []).append(unit)
+    calls = []
     for (start, restart), units in sorted(groups.items(), reverse=True):
         names = _names(units)
         if start and restart:  # postinst-systemd-restart: start, or restart on upgrade
-            blocks.append(
-                _CONFIGURE + running
-                + '\t\tif [ -n "$2" ]; then\n\t\t\t_dh_action=restart\n\t\telse\n'
-                "\t\t\t_dh_action=start\n\t\tfi\n"
-                f"\t\tdeb-systemd-invoke $_dh_action {names} >/dev/null || true\n\tfi\nfi\n")
+            calls.append('\t\tif [ -n "$2" ]; then\n'
+                         f"\t\t\t_pydebvenv_invoke restart {names}\n"
+                         f"\t\telse\n\t\t\t_pydebvenv_invoke start {names}\n\t\tfi\n")
         elif start:  # postinst-systemd-start (--no-restart-on-upgrade): a running unit stays
-            blocks.append(_CONFIGURE + running
-                          + f"\t\tdeb-systemd-invoke start {names} >/dev/null || true\n\tfi\nfi\n")
+            calls.append(f"\t\t_pydebvenv_invoke start {names}\n")
         elif restart:  # postinst-systemd-restartnostart (--no-start): restart if running
-            blocks.append(
-                _CONFIGURE + running + '\t\tif [ -n "$2" ]; then\n'
-                f"\t\t\tdeb-systemd-invoke try-restart {names} >/dev/null || true\n"
-                "\t\tfi\n\tfi\nfi\n")
-    return ("# Generated by pydebvenv: enable and start the units as dh_installsystemd does\n"
-            + "\n".join(blocks))
+            calls.append(f'\t\tif [ -n "$2" ]; then\n'
+                         f"\t\t\t_pydebvenv_invoke try-restart {names}\n\t\tfi\n")
+    # The DPKG_ROOT test is in every case (debhelper's restart snippet lacks it): under a
+    # chrootless `dpkg --root`, the systemd that runs is the host's, not the root's.
+    return (
+        "\t# Start, or restart on upgrade, where a systemd runs: as deb-systemd-invoke does\n"
+        '\tif [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then\n'
+        + _indent(_ALLOWED + _INVOKE, 2)
+        + "\t\t_pydebvenv_active=\n"
+        '\t\tif [ -n "$2" ]; then\n'
+        + _reload_block(files)
+        + "\t\tfi\n"
+        + "".join(calls)
+        + "\tfi\n")
+
+
+def _postinst_units(files: Sequence[UnitFile]) -> str:
+    installed = sorted((u for u in files if u.install), key=lambda u: u.name)
+    starts = any(u.start or u.restart_on_upgrade for u in files)
+    if not installed and not starts:
+        return ""
+    return ("# Generated by pydebvenv: enable, then start or restart the units, as\n"
+            "# dh_installsystemd does (docs/services.md, \"The maintainer scripts\")\n"
+            + _CONFIGURE + _enable_block(installed)
+            + (_start_block(sorted(files, key=lambda u: u.name)) if starts else "")
+            + "fi\n")
 
 
 def _prerm(files: Sequence[UnitFile]) -> str:
     # prerm-systemd-restart: stop on remove only; an upgrade restarts in the new postinst.
     # Unlike dh_installsystemd --no-start, a unit with start = false is stopped too: its
-    # code is about to go.
+    # code is about to go.  deb-systemd-invoke stop is policy-rc.d, then systemctl stop.
+    names = _names(files)
     return ("# Generated by pydebvenv: stop the units when the package is removed\n"
             'if [ -z "${DPKG_ROOT:-}" ] && [ "$1" = remove ] && [ -d /run/systemd/system ] ; then\n'
-            f"\tdeb-systemd-invoke stop {_names(files)} >/dev/null || true\n"
+            + _indent(_ALLOWED, 1)
+            + f"\tif _pydebvenv_allowed stop {names}; then\n"
+            f"\t\tsystemctl stop {names} >/dev/null || true\n"
+            "\tfi\n"
             "fi\n")
 
 

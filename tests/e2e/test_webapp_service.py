@@ -129,7 +129,8 @@ def test_remove_stops_quickly_and_purge_leaves_nothing(
     build: Build, systemd: Callable[[], Systemd], tmp_path: Path
 ) -> None:
     sd = systemd()
-    sd.install(build(_webapp(tmp_path)))
+    deb = build(_webapp(tmp_path))
+    sd.install(deb)
     _running(sd)
     sd.http_get(f"{URL}/")
     start = time.monotonic()
@@ -141,6 +142,10 @@ def test_remove_stops_quickly_and_purge_leaves_nothing(
         "ActiveState": "inactive", "LoadState": "not-found"}
     assert "code=killed" not in sd.wait_journal("webapp.service", "webapp: stopped")
     assert not (sd.root / UNIT_DIR[1:] / "webapp.service").exists()
+    # installed again (systemd still knows the removed unit as not-found): it starts
+    sd.install(deb)
+    _running(sd)
+    assert sd.http_get(f"{URL}/version") == "1.0\n"
 
     sd.run("dpkg", "-P", "webapp")
     leftovers = sd.run("sh", "-c", "ls -d /lib/systemd/system/webapp* /etc/systemd/system/*/webapp* "
@@ -191,9 +196,114 @@ def test_an_admin_disable_or_mask_survives_an_upgrade(
     sd.run("systemctl", "enable", "--now", "webapp.service")
     _running(sd)
     sd.run("systemctl", "mask", "--now", "webapp.service")
-    sd.install(old)
-    assert sd.run("systemctl", "is-enabled", "webapp.service", check=False).stdout == "masked\n"
-    assert sd.show("webapp.service", "ActiveState")["ActiveState"] == "inactive"
+    for deb in (old, new):  # a downgrade, then an upgrade
+        sd.install(deb)
+        assert sd.run("systemctl", "is-enabled", "webapp.service",
+                      check=False).stdout == "masked\n"
+        assert sd.show("webapp.service", "ActiveState")["ActiveState"] == "inactive"
+
+
+def _reloads(sd: Systemd, expected: int) -> int:
+    """How often systemd has re-read its units ("Reloading." from PID 1), once the journal has
+    ``expected`` of them or 10 s have passed (journald writes a moment after PID 1 logs)."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = sd.run("journalctl", "--no-pager", "-o", "cat", "_PID=1").stdout.splitlines()
+        if lines.count("Reloading.") >= expected or time.monotonic() > deadline:
+            return lines.count("Reloading.")
+        time.sleep(0.2)
+
+
+def _environment(sd: Systemd) -> set[str]:
+    """The environment of the running webapp (once it answers: systemd has exec'd it)."""
+    pid = _running(sd)
+    sd.http_get(f"{URL}/version")
+    return set(sd.run("cat", f"/proc/{pid}/environ").stdout.split("\0"))
+
+
+def test_systemd_is_reloaded_when_the_units_change_and_only_then(
+    build: Build, systemd: Callable[[], Systemd], tmp_path: Path
+) -> None:
+    # 1.0 and 1.1 ship the same units, 1.2 one more variable. The unit files of all three have
+    # the same mtime (SOURCE_DATE_EPOCH), so systemd's NeedDaemonReload cannot tell them apart.
+    same, changed = build(_webapp(tmp_path, "1.1")), _webapp(tmp_path, "1.2")
+    edit_pyproject(changed, "state-directory = true",
+                   'state-directory = true\nenvironment = { WEBAPP_FLAVOUR = "new" }')
+    first, changed_deb = build(_webapp(tmp_path, "1.0")), build(changed)
+    sd = systemd()
+    sd.install(first)
+    pid = _running(sd)
+    assert _reloads(sd, 0) == 0  # a first install needs none: starting the unit loads it
+
+    sd.install(same)  # restarted on the new code, without a reload
+    assert _running(sd) != pid and sd.http_get(f"{URL}/version") == "1.1\n"
+    sd.install(changed_deb)  # the changed unit: reloaded, then restarted with it
+    assert "WEBAPP_FLAVOUR=new" in _environment(sd)
+    assert sd.show("webapp.service", "NeedDaemonReload") == {"NeedDaemonReload": "no"}
+    assert _reloads(sd, 1) == 1  # so the upgrade to 1.1 did not reload
+    sd.install(first)  # the rollback reloads too: its unit is the older one
+    assert not [e for e in _environment(sd) if e.startswith("WEBAPP_FLAVOUR=")]
+    assert sd.http_get(f"{URL}/version") == "1.0\n"
+    assert _reloads(sd, 2) == 2
+
+    # An admin's drop-in that waits for a reload is applied by the next upgrade, as by
+    # debhelper's unconditional reload (NeedDaemonReload sees the new drop-in).
+    dropin = sd.root / "etc/systemd/system/webapp.service.d"
+    dropin.mkdir(parents=True)
+    (dropin / "local.conf").write_text("[Service]\nEnvironment=ADMIN_SETTING=1\n")
+    sd.install(same)
+    assert "ADMIN_SETTING=1" in _environment(sd)
+    assert _reloads(sd, 3) == 3
+
+
+def test_policy_rc_d_101_forbids_start_restart_and_stop(
+    build: Build, systemd: Callable[[], Systemd], tmp_path: Path
+) -> None:
+    # /usr/sbin/policy-rc.d (invoke-rc.d(8)): container images install one that exits 101
+    old, new = build(_webapp(tmp_path, "1.0")), build(_webapp(tmp_path, "1.1"))
+    sd = systemd()
+    policy = sd.root / "usr/sbin/policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
+    proc = sd.install(old)
+    assert "/usr/sbin/policy-rc.d returned 101, not running 'start " in proc.stderr
+    for unit in ("webapp.service", "webapp-report.timer"):
+        assert sd.show(unit, "ActiveState")["ActiveState"] == "inactive", unit
+        # enabling is not starting: they start at the next boot
+        assert sd.run("systemctl", "is-enabled", unit).stdout == "enabled\n", unit
+    sd.run("systemctl", "start", "webapp.service")  # the admin starts it
+    pid = _running(sd)
+    proc = sd.install(new)
+    assert "/usr/sbin/policy-rc.d returned 101, not running 'restart " in proc.stderr
+    assert _running(sd) == pid and sd.http_get(f"{URL}/version") == "1.0\n"
+    sd.run("dpkg", "-r", "webapp")  # nor stopped on remove
+    assert _running(sd) == pid
+
+    # 104 ("the action is allowed", like 0): the next install starts it again
+    sd.run("systemctl", "stop", "webapp.service")
+    policy.write_text("#!/bin/sh\nexit 104\n")
+    sd.install(new)
+    assert sd.http_get(f"{URL}/version") == "1.1\n"
+
+
+def test_a_preset_that_disables_the_service_is_kept(
+    build: Build, systemd: Callable[[], Systemd], tmp_path: Path
+) -> None:
+    # systemd.preset(5): the first install enables through `systemctl preset`, as with dh
+    old, new = build(_webapp(tmp_path, "1.0")), build(_webapp(tmp_path, "1.1"))
+    sd = systemd()
+    presets = sd.root / "etc/systemd/system-preset"
+    presets.mkdir(parents=True, exist_ok=True)
+    (presets / "10-local.preset").write_text("disable webapp.service\n")
+    proc = sd.install(old)
+    assert "webapp.service is a disabled or a static unit, not starting it." in proc.stderr
+    for deb in (old, new):  # and no upgrade changes that
+        sd.install(deb)
+        assert sd.run("systemctl", "is-enabled", "webapp.service",
+                      check=False).stdout == "disabled\n"
+        assert sd.show("webapp.service", "ActiveState")["ActiveState"] == "inactive"
+    # the timer is not named by the preset: enabled and started
+    assert sd.run("systemctl", "is-active", "webapp-report.timer").stdout == "active\n"
 
 
 def test_restart_on_upgrade_false_keeps_the_old_process(
