@@ -9,8 +9,13 @@ PID 1 of its own namespaces (tests/e2e/systemd.py), it times:
 
 * `dpkg -i` of 1.0 (first install; with the service: user creation, enable, start),
 * `dpkg -i` of 1.1 over it (upgrade; with the service: the restart on the new code),
+* the same two with the service and a /usr/sbin/policy-rc.d that exits 101, so that nothing
+  is started or restarted: what the unit's bookkeeping costs without the start itself,
 * how long after the start of that first `dpkg -i` the service answers HTTP,
 * `systemctl restart webapp` alone, the reference the unit's overhead is compared with,
+  timed inside the namespace (`restart`), until the new process accepts a connection on its
+  port (`restart until it listens`), and from this host as `dpkg -i` is (`restart via
+  nsenter`: that adds the cost of entering the namespaces, as every `dpkg -i` here pays),
 
 and `dpkg -i` of 1.0 in a plain chroot without systemd. It prints medians and the overhead
 of the service (with minus without) next to the restart time. A benchmark, not a test:
@@ -45,6 +50,17 @@ from tests.support.isolation import isolated_pip_env  # noqa: E402
 __all__ = ["main"]
 
 URL = "http://127.0.0.1:8089/health"
+# Inside the namespace: the restart's own time, and until the new process listens again
+# (the old one closed the port when it stopped), in nanoseconds.
+_RESTART = """
+start=$(date +%s%N)
+systemctl restart webapp
+done=$(date +%s%N)
+until (exec 3<>/dev/tcp/127.0.0.1/8089) 2>/dev/null; do sleep 0.002; done
+listens=$(date +%s%N)
+echo $((done - start)) $((listens - start))
+"""
+_POLICY_101 = "#!/bin/sh\nexit 101\n"
 
 
 def _build(project: Path, out: Path, cache: Path) -> Path:
@@ -91,18 +107,30 @@ def _booted(work: Path) -> Iterator[Systemd]:
 
 def round_under_systemd(flavour: str, debs: dict[tuple[str, str], Path],
                         work: Path) -> dict[str, float]:
-    """One install, upgrade (and, with the service, restart) under a fresh systemd."""
+    """One install, upgrade (and, with the service, restarts) under a fresh systemd.
+
+    ``flavour``: "plain", "service", or "service-101" (the service's package under a
+    policy-rc.d that forbids every start, restart and stop)."""
     figures: dict[str, float] = {}
+    package = "plain" if flavour == "plain" else "service"
     with _booted(work) as sd:
+        if flavour == "service-101":
+            policy = sd.root / "usr" / "sbin" / "policy-rc.d"
+            policy.write_text(_POLICY_101)
+            policy.chmod(0o755)
         start = time.perf_counter()
-        figures["install"] = _timed(lambda: sd.install(debs[flavour, "1.0"]))
+        figures["install"] = _timed(lambda: sd.install(debs[package, "1.0"]))
         if flavour == "service":
             sd.http_get(URL)
             figures["answers"] = time.perf_counter() - start
-        figures["upgrade"] = _timed(lambda: sd.install(debs[flavour, "1.1"]))
+        figures["upgrade"] = _timed(lambda: sd.install(debs[package, "1.1"]))
         if flavour == "service":
             sd.http_get(URL)
-            figures["restart"] = _timed(lambda: sd.run("systemctl", "restart", "webapp"))
+            inside, listens = (int(n) / 1e9 for n in sd.run("bash", "-c", _RESTART).stdout.split())
+            figures["restart"], figures["restart until it listens"] = inside, listens
+            sd.http_get(URL)
+            figures["restart via nsenter"] = _timed(
+                lambda: sd.run("systemctl", "restart", "webapp"))
             sd.http_get(URL)
     return figures
 
@@ -134,21 +162,26 @@ def main(argv: list[str] | None = None) -> int:
         cached_systemd_root(), cached_chroot("debian-12")  # made before any timing
         round_under_systemd("service", debs, work)  # untimed warm-up: page cache, first boot
         for i in range(args.runs):
-            for flavour in ("service", "plain"):
+            for flavour in ("service", "plain", "service-101"):
                 for name, seconds in round_under_systemd(flavour, debs, work).items():
                     samples.setdefault(f"{flavour} {name}", []).append(seconds)
-                samples.setdefault(f"{flavour} install (no systemd)", []).append(
-                    round_in_chroot(flavour, debs, work))
+                if flavour != "service-101":
+                    samples.setdefault(f"{flavour} install (no systemd)", []).append(
+                        round_in_chroot(flavour, debs, work))
             print(f"round {i + 1}/{args.runs} done", flush=True)
     medians = {name: statistics.median(values) for name, values in samples.items()}
     print(f"\nmedians of {args.runs} rounds, seconds (min - max):")
     for name, values in samples.items():
         print(f"  {name:<36} {medians[name]:6.3f}  ({min(values):.3f} - {max(values):.3f})")
-    restart = medians["service restart"]
-    for step in ("install", "upgrade", "install (no systemd)"):
-        extra = medians[f"service {step}"] - medians[f"plain {step}"]
-        print(f"the service adds {extra:+.3f} s to dpkg -i ({step}); "
-              f"systemctl restart alone: {restart:.3f} s ({extra / restart:.1f}x)")
+    restart, listens = medians["service restart"], medians["service restart until it listens"]
+    print(f"\nsystemctl restart alone: {restart:.3f} s, until the new process listens: "
+          f"{listens:.3f} s, via nsenter: {medians['service restart via nsenter']:.3f} s")
+    for flavour, steps in (("service", ("install", "upgrade", "install (no systemd)")),
+                           ("service-101", ("install", "upgrade"))):
+        for step in steps:
+            extra = medians[f"{flavour} {step}"] - medians[f"plain {step}"]
+            print(f"{flavour} adds {extra:+.3f} s to dpkg -i ({step}): "
+                  f"{extra / restart:.1f}x the restart, {extra / listens:.1f}x until it listens")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     if args.json:
         args.json.write_text(json.dumps({"runs": args.runs, "samples": samples,
