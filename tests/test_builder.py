@@ -172,7 +172,7 @@ CASES: list[tuple[str, object, Callable[[Path], bool]]] = [
         d, "lib/systemd/system/keyapp.service") is not None and "ExecStart=/usr/share/python/"
      "keyapp/bin/keyapp --serve\n" in (_unit(d, "lib/systemd/system/keyapp.service") or "")
      and _field(d, "Depends") == "python3.11, adduser"
-     and "deb-systemd-invoke $_dh_action 'keyapp.service'" in pydebvenv.inspect(d).scripts[
+     and "_pydebvenv_invoke restart 'keyapp.service'" in pydebvenv.inspect(d).scripts[
          "postinst"]),
     ("timers", [{"name": "prune", "exec": "keyapp-extra --prune", "on-calendar": "daily"}],
      lambda d: "OnCalendar=daily\n" in (_unit(d, "lib/systemd/system/prune.timer") or "")

@@ -10,7 +10,7 @@ dbus), and ``Systemd.run`` runs commands inside with nsenter(1):
   PrivateTmp=, ...) fails with 226/NAMESPACE: it is bind-mounted onto itself;
 * ``/run`` is a fresh tmpfs, so ``/run/systemd/system`` exists only while this systemd runs;
 * the root directory is 0755, or services with ``User=`` fail with 200/CHDIR;
-* no ``/usr/sbin/policy-rc.d``, so ``deb-systemd-invoke`` may start services;
+* no ``/usr/sbin/policy-rc.d``, so the postinst may start services (invoke-rc.d(8));
 * a network namespace of its own (systemd brings its loopback up), so services bind
   127.0.0.1 without meeting the host's or another test's ports;
 * a /dev of its own, and the units that would change kernel-wide settings or the host's
