@@ -21,7 +21,7 @@ import pytest
 
 import pydebvenv
 from pydebvenv.cli import main
-from pydebvenv.debfile import writer
+from pydebvenv.debfile import segments, writer
 from pydebvenv.errors import WheelError
 from pydebvenv.report import Reporter
 from pydebvenv.venv.wheelzip import LazyZip
@@ -155,7 +155,7 @@ def test_the_output_directory_holds_only_the_package_being_written(
 
     monkeypatch.setattr(builder, "build_app_wheel",
                         snapshot("app wheel", builder.build_app_wheel))
-    monkeypatch.setattr(writer, "_write_data_tar", snapshot("data.tar", writer._write_data_tar))
+    monkeypatch.setattr(writer, "_data_tar", snapshot("data.tar", writer._data_tar))
     monkeypatch.setattr(writer, "write_deb_ar", snapshot("ar", writer.write_deb_ar))
     deb = _offline(_project(tmp_path, ["dep-one", "dep-two"]), _cache(tmp_path), out)
     assert seen["app wheel"] == [] and seen["data.tar"] == []
@@ -181,7 +181,7 @@ def test_a_failing_build_closes_every_file(tmp_path: Path, scratch: Path,
 def test_an_interrupted_build_closes_every_file(tmp_path: Path, scratch: Path,
                                                 refused: list[str],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    real = writer._add_file
+    real = segments._add_file
     added: list[str] = []
 
     def interrupt_midway(tar: Any, entry: Any) -> Any:
@@ -190,7 +190,7 @@ def test_an_interrupted_build_closes_every_file(tmp_path: Path, scratch: Path,
         added.append(entry.path)
         return real(tar, entry)
 
-    monkeypatch.setattr(writer, "_add_file", interrupt_midway)
+    monkeypatch.setattr(segments, "_add_file", interrupt_midway)
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         _offline(_project(tmp_path, ["dep-one", "dep-two"]), _cache(tmp_path), out)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -142,42 +143,47 @@ class MemberReader:
         return data
 
 
-def _copy_range(src: BinaryIO, dst: BinaryIO, size: int) -> None:
-    """Copy ``size`` bytes; in the kernel where it can (copy_file_range), else in chunks."""
+def copy_range(src: BinaryIO, offset: int, size: int, dst: BinaryIO) -> None:
+    """Copy ``size`` bytes of ``src`` from ``offset`` to the end of ``dst``; in the kernel
+    where it can (copy_file_range), else in chunks."""
     dst.flush()
-    copy_range = getattr(os, "copy_file_range", None)
-    if copy_range is not None:
+    src.seek(offset)
+    copy_file = getattr(os, "copy_file_range", None)
+    if copy_file is not None:
         try:
             in_fd, out_fd = src.fileno(), dst.fileno()
-            offset, out_offset, left = src.tell(), dst.tell(), size
+            out_offset, left = dst.tell(), size
             while left:
-                done = copy_range(in_fd, out_fd, left, offset, out_offset)
+                done = copy_file(in_fd, out_fd, left, offset, out_offset)
                 if done == 0:
                     break
                 offset, out_offset, left = offset + done, out_offset + done, left - done
-            if left == 0:
-                src.seek(offset)
-                dst.seek(out_offset)
-                return
             src.seek(offset)
             dst.seek(out_offset)
             size = left
         except (OSError, io.UnsupportedOperation):
-            pass  # e.g. not supported by this filesystem: copy in chunks below
+            pass  # e.g. not supported by this filesystem, or in memory: copy in chunks below
     while size > 0 and (chunk := src.read(min(_COPY_CHUNK, size))):
         dst.write(chunk)
         size -= len(chunk)
     if size:
-        raise ArchiveError(f"the temporary data.tar shrank by {size} bytes while copying it")
+        raise ArchiveError(f"a temporary part of data.tar shrank by {size} bytes while "
+                           "copying it")
 
 
 def write_deb_ar(out: BinaryIO, control_tar_name: str, control_tar: bytes, data_tar_name: str,
-              data_tar: BinaryIO, data_size: int, mtime: int) -> None:
+                 data_size: int, write_data: Callable[[BinaryIO], None], mtime: int) -> None:
+    """The .deb: debian-binary, control.tar, then data.tar of ``data_size`` bytes, which
+    ``write_data`` writes."""
     out.write(AR_MAGIC)
     for name, data in (("debian-binary", b"2.0\n"), (control_tar_name, control_tar)):
         out.write(ar_header(name, len(data), mtime))
         out.write(data)
         out.write(ar_padding(len(data)))  # members start at even offsets (deb(5))
     out.write(ar_header(data_tar_name, data_size, mtime))
-    _copy_range(data_tar, out, data_size)
+    start = out.tell()
+    write_data(out)
+    if out.tell() - start != data_size:
+        raise ArchiveError(f"data.tar came out at {out.tell() - start} bytes, not the "
+                           f"{data_size} announced; this is a bug in pydebvenv")
     out.write(ar_padding(data_size))

@@ -7,6 +7,7 @@ symlink support cannot leak into the package.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,12 @@ class Entry:
     leading ``/`` or ``./`` (``usr/share/python/app/bin/app``).  ``mode`` holds the
     permission bits only.  ``source`` says where the entry came from, for error
     messages (``"app-1.0-py3-none-any.whl: app/__init__.py"``).
+
+    ``digest`` names the file's content: it changes whenever the bytes ``opener`` returns
+    could (the sha256 of the bytes, or the sha256 of the wheel holding them with the
+    member's name); None when unknown.  ``group`` is shared by the entries of one origin
+    (a wheel).  The writer cuts data.tar's compressed segments between groups and reuses a
+    segment from an earlier build when every entry in it is the same, digest included.
     """
 
     path: str
@@ -36,6 +43,8 @@ class Entry:
     opener: Callable[[], BinaryIO] | None = None
     link: str | None = None
     conffile: bool = False
+    digest: str | None = None
+    group: str = ""
 
     def open(self) -> BinaryIO:
         if self.opener is None:
@@ -44,7 +53,8 @@ class Entry:
 
 
 def file_entry(
-    path: str, data: bytes, *, mode: int = 0o644, source: str, conffile: bool = False
+    path: str, data: bytes, *, mode: int = 0o644, source: str, conffile: bool = False,
+    group: str = "",
 ) -> Entry:
     """A regular file whose content is already in memory (generated files)."""
     return Entry(
@@ -55,6 +65,8 @@ def file_entry(
         size=len(data),
         opener=lambda: io.BytesIO(data),
         conffile=conffile,
+        digest="sha256:" + hashlib.sha256(data).hexdigest(),
+        group=group,
     )
 
 

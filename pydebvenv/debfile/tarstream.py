@@ -2,46 +2,74 @@
 
 Headers are tarfile's encoding of explicit TarInfo values (GNU format: long names and
 link targets become ``././@LongLink`` records; never PAX, whose ``x`` headers ``dpkg -i``
-rejects; docs/deb-format.md), written straight into the pipeline's buffers with the
-files' content, so nothing of the host (modes, ids, mtimes) reaches the archive.
+rejects; docs/deb-format.md), written straight into a buffer with the files' content, which
+goes to the md5 of each file and to the compressor, so nothing of the host (modes, ids,
+mtimes) reaches the archive.
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import tarfile
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
-from pydebvenv.debfile.compress import Compressor
-from pydebvenv.debfile.pipeline import CHUNK, CompressorFailed, Pipeline, Segment
+from pydebvenv.debfile.compress import Chunk, Compressor
 
-__all__ = ["TarStream", "write_tar"]
+__all__ = ["CHUNK", "OutputFailed", "TarStream", "end_of_archive", "md5", "write_tar"]
 
+CHUNK = 1 << 20  # bytes handed to the compressor at once
 _ZEROS = bytes(tarfile.RECORDSIZE)
 _NAME_FIELD = 100  # name and linkname fields of a tar header; longer needs @LongLink
 _MAX_SIZE_FIELD = 8 ** 11  # 11 octal digits; larger sizes are base-256 (GNU)
 _TYPES = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE}
 
+#: (md5 object, start, end): bytes of one file held in the buffer, to be hashed
+_Hashed = tuple[Any, int, int]
+
+
+class OutputFailed(Exception):
+    """Writing the tar's bytes out failed (a full disk, a compressor error): ``error`` says why.
+
+    Not an OSError, so the failure is not taken for a file that cannot be read.
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Out(Protocol):
+    """Where the tar's bytes go: a segment's compressor, or a whole member's."""
+
+    def write(self, data: Chunk, /) -> object: ...
+
+
+def end_of_archive(size: int) -> bytes:
+    """What ends a tar of ``size`` bytes, as tarfile writes it: two zero blocks, then zeros
+    to a whole record."""
+    end = 2 * tarfile.BLOCKSIZE
+    return _ZEROS[:end] + _ZEROS[:-(size + end) % tarfile.RECORDSIZE]
+
 
 class TarStream:
-    """Writes tar records (header, content, padding) into the pipeline's buffers.
+    """Writes tar records (header, content, padding) through a buffer into ``out``.
 
     tarfile's addfile costs far more per member than the header it writes (a TarInfo copy,
     tiny reads and writes), so members are laid out here.  Every header is tarfile's
     encoding of an explicit TarInfo: TarInfo.tobuf's bytes, or a tobuf header of the same
     kind and mode with the name, size, link and checksum fields rewritten (the tests check
     both give the same bytes).  File content is read with readinto straight into the
-    buffer that goes to the hasher and the compressor: no copies, no allocation.
+    buffer, which goes to the files' md5 and then to ``out``: no copies, no allocation.
     """
 
-    def __init__(self, pipe: Pipeline, mtime: int) -> None:
-        self._pipe = pipe
-        self._buf = pipe.take()
+    def __init__(self, out: _Out, mtime: int) -> None:
+        self._out = out
+        self._buf = bytearray(CHUNK)
         self._view = memoryview(self._buf)
         self._pos = 0
-        self._segments: list[Segment] = []  # what to hash in the current buffer
-        self._offset = 0  # bytes of tar written so far
+        self._hashed: list[_Hashed] = []  # what to hash in the current buffer
+        self.offset = 0  # bytes of tar written so far
         self._info = tarfile.TarInfo()
         self._info.mtime = mtime
         self._info.uid = self._info.gid = 0
@@ -50,11 +78,14 @@ class TarStream:
         self._long_template: bytes | None = None
 
     def _flush(self) -> None:
-        self._view.release()
-        self._pipe.give(self._buf, self._pos, self._segments)
-        self._segments = []
-        self._buf = self._pipe.take()
-        self._view = memoryview(self._buf)
+        view = self._view
+        for md5, begin, end in self._hashed:
+            md5.update(view[begin:end])
+        try:
+            self._out.write(view[:self._pos])
+        except Exception as exc:
+            raise OutputFailed(exc) from exc
+        self._hashed = []
         self._pos = 0
 
     def write(self, data: bytes | bytearray) -> None:
@@ -66,7 +97,7 @@ class TarStream:
             self._view[self._pos:self._pos + n] = data[done:done + n]
             self._pos += n
             done += n
-        self._offset += len(data)
+        self.offset += len(data)
 
     def header(self, name: str, kind: str, mode: int, size: int = 0,
                link: str | None = None) -> None:
@@ -133,7 +164,7 @@ class TarStream:
     def content(self, stream: BinaryIO, size: int, md5: Any) -> int:
         """Copy up to ``size`` bytes of ``stream``, to be hashed into ``md5``; return the count.
 
-        The md5 is complete once the pipeline has finished.
+        The md5 is complete once the stream is flushed (``flush``).
         """
         readinto = getattr(stream, "readinto", None)
         left = size
@@ -152,42 +183,36 @@ class TarStream:
                 target[:n] = data
             if not n:
                 break  # short: the caller reports it
-            self._segments.append((md5, self._pos, self._pos + n))
+            self._hashed.append((md5, self._pos, self._pos + n))
             self._pos += n
             left -= n
         done = size - left
-        self._offset += done
+        self.offset += done
         if done % tarfile.BLOCKSIZE:
             self.write(_ZEROS[:tarfile.BLOCKSIZE - done % tarfile.BLOCKSIZE])
         return done
 
-    def close(self) -> None:
-        """End of archive as tarfile writes it: two zero blocks, then zeros to a full record."""
-        self.write(_ZEROS[:2 * tarfile.BLOCKSIZE])
-        if self._offset % tarfile.RECORDSIZE:
-            self.write(_ZEROS[:tarfile.RECORDSIZE - self._offset % tarfile.RECORDSIZE])
-        self._view.release()
-        self._pipe.give(self._buf, self._pos, self._segments)
+    def flush(self) -> None:
+        """Hand everything written so far to the md5s and to ``out``."""
+        self._flush()
 
 
 def write_tar(raw: BinaryIO, compressor: Compressor, mtime: int,
-               fill: Callable[[TarStream], None]) -> None:
-    """A compressed tar into ``raw``: ``fill`` writes the members after the ``.`` directory."""
+              fill: Callable[[TarStream], None]) -> None:
+    """A whole compressed tar into ``raw`` (control.tar): ``fill`` writes the members after
+    the ``.`` directory."""
     out = compressor.open(raw)
-    pipe = Pipeline(out)
     try:
-        tar = TarStream(pipe, mtime)
+        tar = TarStream(out, mtime)
         tar.header(".", "dir", 0o755)
         fill(tar)
-        tar.close()
-        pipe.finish()
-    except BaseException as exc:
-        with contextlib.suppress(BaseException):
-            pipe.finish()
-        abort = getattr(out, "abort", None)
-        if abort is not None:
-            abort()  # the temporary file is deleted; finishing the stream is wasted work
-        if isinstance(exc, CompressorFailed):
-            raise exc.error from None  # as if write() had raised it here
-        raise
+        tar.write(end_of_archive(tar.offset))
+        tar.flush()
+    except OutputFailed as exc:
+        raise exc.error from None
     out.close()
+
+
+def md5() -> Any:
+    """A fresh md5 for one file's md5sums line (not for security)."""
+    return hashlib.md5(usedforsecurity=False)

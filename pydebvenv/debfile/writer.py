@@ -1,27 +1,27 @@
 """write_deb(): entries + control -> a .deb file, streamed, reproducible and written atomically.
 
 The container is what dpkg-deb writes (deb(5); docs/deb-format.md): an ar archive holding
-``debian-binary``, ``control.tar.<c>`` and ``data.tar.<c>``.  data.tar is streamed into an
-anonymous temporary file in the system's temporary directory while md5sums are computed,
-because md5sums go in control.tar, which precedes data.tar in the ar archive; then the ar
-archive is assembled under a temporary name in the output directory and renamed.  Memory
-use does not depend on the payload size.  Only that one temporary file is ever in the
-output directory, and every file is closed before it is renamed or removed (Windows
-refuses to remove an open file; a FUSE filesystem keeps it as a hidden entry;
-docs/reproducibility.md).
+``debian-binary``, ``control.tar.<c>`` and ``data.tar.<c>``.  data.tar's segments are made
+first (segments.py: in parallel, or taken from the segment cache) into an anonymous
+temporary file in the system's temporary directory while md5sums are computed, because
+md5sums go in control.tar, which precedes data.tar in the ar archive; then the ar archive
+is assembled under a temporary name in the output directory and renamed.  Memory use does
+not depend on the payload size.  Only that one temporary file is ever in the output
+directory, and every file is closed before it is renamed or removed (Windows refuses to
+remove an open file; a FUSE filesystem keeps it as a hidden entry; docs/reproducibility.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import io
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from pydebvenv.debfile.ar import write_deb_ar
 from pydebvenv.debfile.compress import Compressor, get_compressor
@@ -37,11 +37,20 @@ from pydebvenv.debfile.control import (
 from pydebvenv.debfile.entries import normalise
 from pydebvenv.debfile.entry import Entry
 from pydebvenv.debfile.relations import DPKG_RELATIONS, relation_problem
-from pydebvenv.debfile.tarstream import TarStream, write_tar
+from pydebvenv.debfile.segments import (
+    Piece,
+    Segment,
+    SegmentCache,
+    member_key,
+    plan,
+    produce_all,
+)
+from pydebvenv.debfile.tarstream import TarStream, end_of_archive, md5, write_tar
 from pydebvenv.debfile.tempfiles import owned_file, remove_stale
-from pydebvenv.errors import ArchiveError, PydebvenvError
+from pydebvenv.errors import ArchiveError
 
-__all__ = ["DEFAULT_EPOCH", "NAME_MAX", "TEMP_PREFIX", "resolve_epoch", "write_deb"]
+__all__ = ["DEFAULT_EPOCH", "NAME_MAX", "SEGMENT_CACHE_LIMIT", "TEMP_PREFIX", "resolve_epoch",
+           "write_deb"]
 
 #: mtime used when neither the argument nor SOURCE_DATE_EPOCH is set: 1980-01-01T00:00:00Z,
 #: the ZIP epoch.  Never the clock; and not 0, since lintian rejects files older than 1975
@@ -52,6 +61,10 @@ DEFAULT_EPOCH = 315532800
 NAME_MAX = 255
 #: How the package's temporary file in the output directory starts (a hidden name).
 TEMP_PREFIX = ".pydebvenv-"
+
+#: the default size of the segment cache: a few packages of a few hundred MB each
+SEGMENT_CACHE_LIMIT = 2 << 30
+_OPEN_PIECES = 256  # cached segments read straight from their files; the rest are copied
 
 _SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
 _RELATIONS = {name.lower() for name in DPKG_RELATIONS}
@@ -78,57 +91,6 @@ def resolve_epoch(source_date_epoch: int | None) -> int:
             "since 1970"
         )
     return source_date_epoch
-
-
-def _write_data_tar(entries: list[Entry], raw: BinaryIO, compressor: Compressor,
-                    mtime: int) -> list[tuple[str, str]]:
-    """Stream data.tar into ``raw``; return (path, md5) of every regular, non-conffile file."""
-    sums: list[tuple[str, Any]] = []
-
-    def fill(tar: TarStream) -> None:
-        for entry in entries:
-            name = f"./{entry.path}"
-            if entry.kind != "file":
-                tar.header(name, entry.kind, entry.mode, link=entry.link)
-                continue
-            tar.header(name, "file", entry.mode, size=entry.size)
-            md5 = _add_file(tar, entry)
-            if not entry.conffile:
-                # dh_md5sums leaves conffiles out (dpkg tracks them in its status file).
-                sums.append((entry.path, md5))
-
-    write_tar(raw, compressor, mtime, fill)
-    return [(path, md5.hexdigest()) for path, md5 in sums]  # all hashed: the pipeline ended
-
-
-def _add_file(tar: TarStream, entry: Entry) -> Any:
-    """Stream one file into the tar: opened once, read in chunks, exactly ``size`` bytes.
-
-    Returns its md5 object, complete once the pipeline has finished.
-    """
-    md5 = hashlib.md5(usedforsecurity=False)
-    try:
-        with entry.open() as stream:
-            done = tar.content(stream, entry.size, md5)
-            extra = stream.read(1) if done == entry.size else b""
-    except PydebvenvError:
-        raise
-    except OSError as exc:
-        raise ArchiveError(
-            f"cannot read {entry.path!r} from {entry.source}: {exc}; check that the "
-            "file exists, is readable and its size did not change"
-        ) from exc
-    if done != entry.size:
-        raise ArchiveError(
-            f"cannot read {entry.path!r} from {entry.source}: it has {done} bytes, fewer "
-            f"than its declared size {entry.size}; check that its size did not change"
-        )
-    if extra:
-        raise ArchiveError(
-            f"{entry.path!r} from {entry.source} has more than its declared size "
-            f"{entry.size}: the file changed while building, or the entry's size is wrong"
-        )
-    return md5
 
 
 def _check_script(name: str, text: str) -> bytes:
@@ -182,20 +144,99 @@ def _control_tar(members: list[tuple[str, bytes, int]], compressor: Compressor,
     def fill(tar: TarStream) -> None:
         for name, data, mode in members:
             tar.header(f"./{name}", "file", mode, size=len(data))
-            tar.content(io.BytesIO(data), len(data), hashlib.md5(usedforsecurity=False))
+            tar.content(io.BytesIO(data), len(data), md5())
 
     write_tar(raw, compressor, mtime, fill)
     return raw.getvalue()
 
 
+def _data_tar(entries: list[Entry], compressor: Compressor, mtime: int, spool: BinaryIO,
+              cache: SegmentCache | None) -> tuple[list[Piece], list[tuple[str, str]]]:
+    """data.tar's pieces in order, and (path, md5) of every regular, non-conffile file."""
+    segments = plan(entries, compressor, mtime)
+    if compressor.spliced:
+        pieces = _spliced(segments, compressor, mtime, spool, cache)
+    else:
+        pieces = _one_stream(segments, compressor, mtime, spool, cache)
+    files = [e for segment in segments for e in segment.entries if e.kind == "file"]
+    md5s = [sum_ for piece in pieces for sum_ in piece.md5s]
+    # dh_md5sums leaves conffiles out (dpkg tracks them in its status file).
+    return pieces, [(e.path, sum_) for e, sum_ in zip(files, md5s, strict=True)
+                    if not e.conffile]
+
+
+def _spliced(segments: list[Segment], compressor: Compressor, mtime: int, spool: BinaryIO,
+             cache: SegmentCache | None) -> list[Piece]:
+    """The compressed segments, then the end of the archive as a segment of its own.
+
+    Made segments are appended to ``spool`` (one file, so few descriptors stay open);
+    segments taken from the cache stay in their cache files, up to _OPEN_PIECES of them.
+    """
+    pieces: list[Piece] = []
+    open_files = 0
+    for piece in produce_all(segments, compressor, mtime, cache):
+        if piece.cached and open_files < _OPEN_PIECES:
+            pieces.append(piece)
+            open_files += 1
+            continue
+        offset = spool.seek(0, os.SEEK_END)
+        try:
+            piece.copy_to(spool)
+        finally:
+            piece.close()
+        pieces.append(replace(piece, source=spool, offset=offset, cached=False))
+    # the end depends on the total size: never stored
+    tail = end_of_archive(sum(p.size for p in pieces))
+    offset = spool.seek(0, os.SEEK_END)
+    out = compressor.segment(spool)
+    out.write(tail)
+    check = out.finish()  # before measuring: it writes the segment's last bytes
+    pieces.append(Piece(spool, offset, spool.tell() - offset, len(tail), check, (), False))
+    return pieces
+
+
+def _one_stream(segments: list[Segment], compressor: Compressor, mtime: int, spool: BinaryIO,
+                cache: SegmentCache | None) -> list[Piece]:
+    """zstd: the segments' tar compressed into one frame (compress.py says why), as one piece.
+
+    The whole member is kept in the cache too, under a key made of its segments' keys: a
+    build whose every segment is unchanged takes it as it is.
+    """
+    key = member_key(segments)
+    if cache is not None and key is not None and (found := cache.get(key)) is not None:
+        return [found]
+    stream = compressor.open(spool)
+    total = 0
+    md5s: list[str] = []
+    for piece in produce_all(segments, compressor, mtime, cache):
+        try:
+            for chunk in piece.chunks():
+                stream.write(chunk)
+        finally:
+            piece.close()
+        total += piece.size
+        md5s += piece.md5s
+    tail = end_of_archive(total)
+    stream.write(tail)
+    stream.close()
+    member = Piece(spool, 0, spool.tell(), total + len(tail), 0, tuple(md5s), False)
+    if cache is not None and key is not None:
+        cache.put(key, member)
+    return [member]
+
+
 def write_deb(control: Control, entries: Iterable[Entry], output_dir: Path, *,
               compression: str = "xz", scripts: MaintainerScripts = _NO_SCRIPTS,
-              source_date_epoch: int | None = None) -> Path:
+              source_date_epoch: int | None = None, segment_cache: Path | None = None,
+              segment_cache_limit: int = SEGMENT_CACHE_LIMIT) -> Path:
     """Write ``<package>_<version without epoch>_<arch>.deb`` into ``output_dir``; return its path.
 
     Entries are normalised (parents added, duplicates refused, modes normalised,
     sorted).  Every mtime is ``source_date_epoch``, else $SOURCE_DATE_EPOCH, else
-    DEFAULT_EPOCH.  On any failure nothing is left in ``output_dir``.
+    DEFAULT_EPOCH.  With ``segment_cache``, data.tar's compressed segments are kept there
+    (at most ``segment_cache_limit`` bytes) and reused by later builds (segments.py); the
+    bytes written are the same either way.  On any failure nothing is left in
+    ``output_dir``.
     """
     compressor = get_compressor(compression)
     mtime = resolve_epoch(source_date_epoch)
@@ -216,7 +257,12 @@ def write_deb(control: Control, entries: Iterable[Entry], output_dir: Path, *,
         output_dir.mkdir(parents=True, exist_ok=True)
         # what builds killed here left (never a running build's: debfile/tempfiles.py)
         remove_stale(output_dir, TEMP_PREFIX)
-        _write(final, normalised, control, scripts, compressor, mtime, size_kib, conffiles)
+        cache = SegmentCache(Path(segment_cache), segment_cache_limit) \
+            if segment_cache else None
+        _write(final, normalised, control, scripts, compressor, mtime, size_kib, conffiles,
+               cache)
+        if cache is not None:
+            cache.prune()
     except OSError as exc:  # the output directory: read-only, full, not a directory...
         raise ArchiveError(
             f"cannot write {str(final)!r}: {exc.strerror or exc} "
@@ -245,32 +291,47 @@ def _scratch_file() -> Iterator[BinaryIO]:
 
 
 def _write(final: Path, normalised: list[Entry], control: Control, scripts: MaintainerScripts,
-           compressor: Compressor, mtime: int, size_kib: int, conffiles: list[str]) -> None:
+           compressor: Compressor, mtime: int, size_kib: int, conffiles: list[str],
+           cache: SegmentCache | None) -> None:
     # Scratch space, not the output directory: the file has no name where the system
     # allows it (O_TMPFILE on Linux, delete-on-close on Windows), so nothing is left to
     # remove whatever happens.
+    pieces: list[Piece] = []
     with _scratch_file() as data_file:
         try:
-            sums = _write_data_tar(normalised, data_file, compressor, mtime)
-        except OSError as exc:
-            raise _scratch_error(exc) from None
-        data_size = data_file.tell()
-        control_tar = _control_tar(
-            _control_members(control, scripts, size_kib, sums, conffiles), compressor, mtime)
-        data_file.seek(0)
-        # named for this build and locked while open, so a later build can tell it from
-        # what a killed one left
-        fd, deb_path = owned_file(final.parent, TEMP_PREFIX, ".deb.tmp")
-        try:
-            with open(fd, "wb") as deb_file:
-                write_deb_ar(deb_file, "control.tar" + compressor.suffix, control_tar,
-                             "data.tar" + compressor.suffix, data_file, data_size, mtime)
-            # closed before the rename: Windows cannot rename an open file
-            os.chmod(deb_path, 0o644)  # created 0600; a package is world-readable
-            os.replace(deb_path, final)
-        except BaseException:
-            # the file is closed by now; if it cannot go, the error that matters is the
-            # one being raised, not this one
-            with contextlib.suppress(OSError):
-                os.unlink(deb_path)
-            raise
+            try:
+                pieces, sums = _data_tar(normalised, compressor, mtime, data_file, cache)
+            except OSError as exc:
+                raise _scratch_error(exc) from None
+            control_tar = _control_tar(
+                _control_members(control, scripts, size_kib, sums, conffiles), compressor,
+                mtime)
+            trailer = compressor.trailer([(p.size, p.check) for p in pieces])
+            data_size = len(compressor.header) + sum(p.length for p in pieces) + len(trailer)
+
+            def copy_data(out: BinaryIO) -> None:
+                out.write(compressor.header)
+                for piece in pieces:
+                    piece.copy_to(out)
+                out.write(trailer)
+
+            # named for this build and locked while open, so a later build can tell it from
+            # what a killed one left
+            fd, deb_path = owned_file(final.parent, TEMP_PREFIX, ".deb.tmp")
+            try:
+                with open(fd, "wb") as deb_file:
+                    write_deb_ar(deb_file, "control.tar" + compressor.suffix, control_tar,
+                                 "data.tar" + compressor.suffix, data_size, copy_data, mtime)
+                # closed before the rename: Windows cannot rename an open file
+                os.chmod(deb_path, 0o644)  # created 0600; a package is world-readable
+                os.replace(deb_path, final)
+            except BaseException:
+                # the file is closed by now; if it cannot go, the error that matters is the
+                # one being raised, not this one
+                with contextlib.suppress(OSError):
+                    os.unlink(deb_path)
+                raise
+        finally:
+            for piece in pieces:
+                if piece.cached:
+                    piece.close()  # cache files: closed before anything may remove them

@@ -74,6 +74,8 @@ class EntryDestination(WheelDestination):
     wheel: Path
     label: str
     members: dict[str, Member]
+    #: the wheel file's sha256: with a member's name, it names the member's content
+    wheel_digest: str | None = None
     entries: dict[str, Entry] = field(default_factory=dict)
     scripts: list[str] = field(default_factory=list)
     installed: dict[str, Sniff] = field(default_factory=dict)
@@ -102,7 +104,8 @@ class EntryDestination(WheelDestination):
 
     def _generated(self, scheme: Scheme, path: str, data: bytes, mode: int,
                    source: str) -> RecordEntry:
-        self._add(file_entry(self._path(scheme, path), data, mode=mode, source=source))
+        self._add(file_entry(self._path(scheme, path), data, mode=mode, source=source,
+                             group=self.wheel_digest or ""))
         return RecordEntry(path, Hash("sha256", b64_digest(hashlib.sha256(data).digest())),
                            len(data))
 
@@ -143,6 +146,8 @@ class EntryDestination(WheelDestination):
             source=source,
             size=member.size,
             opener=member_opener(self.archive, member, self.label),
+            digest=f"{self.wheel_digest}/{member.name}" if self.wheel_digest else None,
+            group=self.wheel_digest or "",
         ))
         return RecordEntry(path_, member.hash, member.size)
 
@@ -159,7 +164,8 @@ class EntryDestination(WheelDestination):
         with construct_record_file(list(records), prefix) as stream:
             data = stream.read()
         self._add(file_entry(self._path(scheme, record_file_path), data,
-                             source=f"{self.label}: {record_file_path} (rewritten)"))
+                             source=f"{self.label}: {record_file_path} (rewritten)",
+                             group=self.wheel_digest or ""))
 
 
 def _mode(scheme: Scheme, path: str, member: Member) -> int:

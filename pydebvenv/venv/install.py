@@ -130,9 +130,13 @@ def _reason(exc: BaseException) -> str:
 
 
 def install_wheel(
-    wheel: Path, venv: str, target: Target, *, requested: bool = False
+    wheel: Path, venv: str, target: Target, *, requested: bool = False,
+    sha256: str | None = None,
 ) -> InstalledWheel:
     """Install ``wheel`` into the venv whose final absolute path is ``venv``, as Entries.
+
+    ``sha256`` (the wheel file's, when the caller knows it) names the members' contents,
+    so the archive writer can reuse their compressed bytes from an earlier build.
 
     Raises WheelError for a malformed or unsafe wheel: a member path that is absolute, holds
     ``..`` or lands outside the venv, a missing RECORD, a member missing from RECORD, with a
@@ -172,6 +176,7 @@ def install_wheel(
             wheel=wheel,
             label=label,
             members=members,
+            wheel_digest=f"sha256:{sha256}" if sha256 else None,
         )
         metadata = {"INSTALLER": f"{INSTALLER_NAME}\n".encode()}
         if requested:

@@ -197,7 +197,8 @@ def venv_entries(
         for item in sorted(wheels, key=lambda w: _path_of(w).name):
             wheel = _path_of(item)
             asked = _dist_name(wheel) in wanted or bool(getattr(item, "requested", False))
-            installed = install_wheel(wheel, venv, target, requested=asked)
+            installed = install_wheel(wheel, venv, target, requested=asked,
+                                      sha256=getattr(item, "sha256", None))
             archives.append(installed.archive)
             _check_new(installed, scripts, owner)
             entries.extend(installed.entries)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -111,13 +112,19 @@ def test_verify_detects_tampering(tmp_path: Path, dpkg_root: Path) -> None:
     assert "5" in result.stdout.split()[0]
 
 
-def test_multi_block_xz_installs(tmp_path: Path, dpkg_root: Path,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """data.tar.xz made of many parallel blocks is read by dpkg's own liblzma decoder."""
-    from pydebvenv.debfile import compress
+@pytest.mark.parametrize("compression", ["xz", "gzip", "zstd"])
+def test_many_segments_install(tmp_path: Path, dpkg_root: Path, compression: str,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """data.tar made of many segments (xz blocks, sync-flushed deflate, zstd's tar parts in
+    one frame) is read by dpkg's own decoders, every file of it."""
+    from pydebvenv.debfile import compress, segments
 
-    monkeypatch.setattr(compress, "XZ_BLOCK_SIZE", 4096)
-    deb = _build(tmp_path / "out", compression="xz")
+    monkeypatch.setitem(compress.COMPRESSIONS, compression,
+                        replace(compress.COMPRESSIONS[compression], segment_size=1024))
+    monkeypatch.setattr(segments, "MIN_SEGMENT", 0)
+    deb = _build(tmp_path / "out", compression=compression)
     dpkg(dpkg_root, "-i", str(deb))
     dpkg(dpkg_root, "--verify", "hello-deb")
     assert (dpkg_root / "usr/share/hello-deb/data.txt").read_bytes() == b"x" * 3000
+    long_name = dpkg_root / "usr/share/hello-deb" / ("long-" * 30 + ".txt")
+    assert long_name.read_bytes() == b"long name\n"

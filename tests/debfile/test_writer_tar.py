@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import tarfile
+from pathlib import Path
 from typing import BinaryIO
 
 import pytest
@@ -13,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pydebvenv.debfile import writer
-from pydebvenv.debfile.compress import Chunk, Compressor, get_compressor
+from pydebvenv.debfile.compress import SEGMENT, Chunk, Compressor, get_compressor
+from pydebvenv.debfile.entries import normalise
 from pydebvenv.debfile.entry import Entry
-from pydebvenv.debfile.pipeline import Pipeline
-from pydebvenv.debfile.tarstream import TarStream
+from pydebvenv.debfile.tarstream import TarStream, end_of_archive
 from pydebvenv.errors import ArchiveError
 
 MTIME = 1700000000
@@ -49,13 +50,25 @@ def _tobuf(name: str, kind: str, mode: int, size: int, link: str | None) -> byte
 
 def _headers(members: list[tuple[str, str, int, int, str | None]]) -> bytes:
     out = _Collect()
-    pipe = Pipeline(out)
-    tar = TarStream(pipe, MTIME)
+    tar = TarStream(out, MTIME)
     for member in members:
         tar.header(*member)
-    tar.close()
-    pipe.finish()
+    tar.write(end_of_archive(tar.offset))
+    tar.flush()
     return bytes(out.data)
+
+
+def data_member(entries: list[Entry], compressor: Compressor, spool_dir: Path
+                ) -> tuple[bytes, list[tuple[str, str]]]:
+    """data.tar.<c> as write_deb writes it, and its md5sums."""
+    with (spool_dir / "spool").open("w+b") as spool:
+        pieces, sums = writer._data_tar(normalise(entries), compressor, MTIME, spool, None)
+        out = io.BytesIO()
+        out.write(compressor.header)
+        for piece in pieces:
+            piece.copy_to(out)
+        out.write(compressor.trailer([(p.size, p.check) for p in pieces]))
+    return out.getvalue(), sums
 
 
 _names = st.text(st.characters(codec="utf-8", exclude_characters="\0"), min_size=1,
@@ -108,7 +121,7 @@ class _ReadOnly:
 
 
 def _entries() -> list[Entry]:
-    sizes = [0, 1, 511, 512, 513, MIB - 600, MIB, MIB + 1, 3 * MIB + 17, 70_000]
+    sizes = [0, 1, 511, 512, 513, MIB - 600, MIB, MIB + 1, 3 * MIB + 17, 70_000, SEGMENT + 3]
     out = []
     for i, size in enumerate(sizes):
         data = os.urandom(size)
@@ -121,18 +134,20 @@ def _entries() -> list[Entry]:
     return out
 
 
-def test_data_tar_is_tarfiles_bytes() -> None:
+def test_data_tar_is_tarfiles_bytes(tmp_path: Path) -> None:
     # What TarFile.addfile would write for the same explicit TarInfos: the streaming
-    # layout changes speed, not bytes (files cross buffer boundaries here).
+    # layout changes speed, not bytes (files cross buffer and segment boundaries here).
     entries = _entries()
-    raw = io.BytesIO()
-    sums = writer._write_data_tar(entries, raw, get_compressor("none"), MTIME)
+    got, sums = data_member(entries, get_compressor("none"), tmp_path)
 
     expected = io.BytesIO()
     expected_sums = []
     with tarfile.TarFile(fileobj=expected, mode="w", format=tarfile.GNU_FORMAT,
                          encoding="utf-8", errors="strict") as tar:
         tar.addfile(_info(".", "dir", 0o755, 0, None))
+        tar.addfile(_info("./usr", "dir", 0o755, 0, None))
+        tar.addfile(_info("./usr/share", "dir", 0o755, 0, None))
+        tar.addfile(_info("./usr/share/t", "dir", 0o755, 0, None))
         for e in entries:
             if e.kind == "file":
                 data = e.open().read()
@@ -141,7 +156,7 @@ def test_data_tar_is_tarfiles_bytes() -> None:
                 expected_sums.append((e.path, hashlib.md5(data).hexdigest()))
             else:
                 tar.addfile(_info(f"./{e.path}", e.kind, e.mode, 0, e.link))
-    assert raw.getvalue() == expected.getvalue()
+    assert got == expected.getvalue()
     assert sums == expected_sums
 
 
@@ -159,22 +174,26 @@ class _Failing(_Collect):
     def write(self, data: Chunk, /) -> int:
         raise OSError("no space left on device")
 
+    def finish(self) -> int:
+        return 0
 
-def test_compressor_failure_reaches_the_caller() -> None:
-    # An error in the compressing thread is raised in the caller, without hanging,
-    # even with far more data behind it than buffers in flight.
-    compressor = Compressor("failing", "", lambda raw: _Failing())
+
+def test_compressor_failure_reaches_the_caller(tmp_path: Path) -> None:
+    # An error in a compressing thread is raised in the caller, without hanging, even with
+    # far more segments behind it than threads.
+    compressor = Compressor("failing", "", lambda raw: _Failing(), MIB, b"",
+                            lambda segments: b"")
     big = os.urandom(MIB)
     entries = [Entry(f"usr/f{i}", "file", 0o644, "t", size=MIB,
                      opener=lambda: io.BytesIO(big)) for i in range(12)]
     with pytest.raises(OSError, match="no space left"):
-        writer._write_data_tar(entries, io.BytesIO(), compressor, MTIME)
+        data_member(entries, compressor, tmp_path)
 
 
-def test_short_stream_names_the_entry() -> None:
+def test_short_stream_names_the_entry(tmp_path: Path) -> None:
     def opener() -> BinaryIO:
         return io.BufferedReader(io.BytesIO(b"abc"))
 
     entries = [Entry("usr/short", "file", 0o644, "gen", size=MIB + 3, opener=opener)]
     with pytest.raises(ArchiveError, match=r"usr/short.*fewer than its declared size"):
-        writer._write_data_tar(entries, io.BytesIO(), get_compressor("none"), MTIME)
+        data_member(entries, get_compressor("none"), tmp_path)
