@@ -213,9 +213,21 @@ def test_compile_ships_hash_based_pycs(build: Build) -> None:
     target = running_python_target()  # only the target's own X.Y can make its pycs
     deb = build(compile=True, target=target.release.name, arch=target.arch.name)
     tag = "cpython-{}{}".format(*target.python_version)
-    pycs = [n for n in _names(deb) if n.endswith(f".{tag}.pyc")]
-    assert any(f"dep_one/__pycache__/__init__.{tag}.pyc" in n for n in pycs)
-    assert "compileall" not in pydebvenv.inspect(deb).scripts.get("postinst", "")
+    data = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], capture_output=True,
+                          check=True).stdout
+    pycs: list[str] = []
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        bundles = [m for m in tf if "/lib/pydebvenv-bytecode/" in m.name and m.isfile()]
+        assert bundles and not [n for n in tf.getnames() if n.endswith(".pyc")]
+        for member in bundles:
+            with tarfile.open(fileobj=tf.extractfile(member), mode="r:gz") as bundle:
+                pycs += bundle.getnames()
+    assert f"dep_one/__pycache__/__init__.{tag}.pyc" in pycs
+    postinst = pydebvenv.inspect(deb).scripts.get("postinst", "")
+    # the bundles are put in place; compileall only when the interpreter cannot use them
+    unpack, _, fallback = postinst.partition("|| ")
+    assert "pydebvenv-bytecode" in unpack and "compileall" not in unpack
+    assert "compileall" in fallback
 
 
 def test_every_key_has_a_case() -> None:

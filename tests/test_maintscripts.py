@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import marshal
+import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -13,8 +16,8 @@ import pytest
 from pydebvenv.debfile.entry import Entry, dir_entry, file_entry
 from pydebvenv.debian.maintscripts import Snippets, maintainer_scripts
 from pydebvenv.errors import BuildError, ConfigError
-from pydebvenv.target import get_target
-from pydebvenv.venv.bytecode import compile_entries
+from pydebvenv.target import Target, get_target
+from pydebvenv.venv.bytecode import BUNDLES, bytecode_magic, compile_entries
 from tests.support.host import running_python_target
 
 VENV = "/usr/share/python/app"
@@ -125,16 +128,32 @@ def _entries(site: str = SITE) -> tuple[Entry, ...]:
     )
 
 
+def _pycs(out: tuple[Entry, ...]) -> dict[str, bytes]:
+    """The pycs of the bundles among ``out``, by their path in the venv's site-packages."""
+    found: dict[str, bytes] = {}
+    for entry in out:
+        if entry.path.startswith(f"{VENV.lstrip('/')}/{BUNDLES}/"):
+            assert entry.path.endswith(".tar.gz") and entry.mode == 0o644
+            with entry.open() as stream, tarfile.open(fileobj=stream, mode="r:gz") as tar:
+                for member in tar:
+                    assert member.uid == member.gid == 0 and member.mtime == 0
+                    found[member.name] = tar.extractfile(member).read()  # type: ignore[union-attr]
+    return found
+
+
+def _tag(target: Target) -> str:
+    return "cpython-{}{}".format(*target.python_version)
+
+
 def test_compile_entries() -> None:
     target = running_python_target()  # pycs can only be made by the target's own X.Y
     site = f"usr/share/python/app/{target.site_packages}"
     out = compile_entries(VENV, target, _entries(site))
-    added = {e.path: e for e in out[len(_entries(site)):]}
-    pyc_path = f"{site}/pkg/__pycache__/__init__.cpython-{{}}{{}}.pyc".format(
-        *target.python_version)
-    assert set(added) == {pyc_path}  # not the broken file, not bin/, not data
-    with added[pyc_path].open() as stream:
-        data = stream.read()
+    assert [e.path for e in out[:len(_entries(site))]] == [e.path for e in _entries(site)]
+    pycs = _pycs(out)
+    name = f"pkg/__pycache__/__init__.{_tag(target)}.pyc"
+    assert set(pycs) == {name}  # not the broken file, not bin/, not data
+    data = pycs[name]
     assert data[:4] == importlib.util.MAGIC_NUMBER
     assert int.from_bytes(data[4:8], "little") == 0b11  # PEP 552 checked hash
     source = b"def f():\n    return 1 / 0\n"
@@ -142,8 +161,8 @@ def test_compile_entries() -> None:
     code = marshal.loads(data[16:])
     assert code.co_filename == f"/{site}/pkg/__init__.py"
     again = compile_entries(VENV, target, _entries(site))
-    with again[-1].open() as stream:
-        assert stream.read() == data  # reproducible
+    with again[-1].open() as a, out[-1].open() as b:
+        assert a.read() == b.read()  # reproducible, bundle included
 
 
 def test_compile_entries_refuses_another_python() -> None:
@@ -151,3 +170,78 @@ def test_compile_entries_refuses_another_python() -> None:
                  if get_target(r, "amd64").python_version != sys.version_info[:2])
     with pytest.raises(BuildError, match="cannot byte-compile"):
         compile_entries(VENV, other, _entries())
+
+
+class _Counted:
+    """Sources whose reads are counted, each in its own group (wheel)."""
+
+    def __init__(self) -> None:
+        self.read: list[str] = []
+
+    def entry(self, name: str, text: bytes, group: str, site: str) -> Entry:
+        path = f"{site}/{name}"
+
+        def opener() -> io.BytesIO:
+            self.read.append(name)
+            return io.BytesIO(text)
+
+        return Entry(path, "file", 0o644, "t", size=len(text), opener=opener,
+                     digest=f"{group}/{name}/{hash(text)}", group=group)
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="needs a 3.11 host for debian-12")
+def test_compiled_byte_code_is_kept_per_wheel(tmp_path: Path) -> None:
+    target = running_python_target()
+    site = f"usr/share/python/app/{target.site_packages}"
+    counted = _Counted()
+    sources = [counted.entry("a/__init__.py", b"A = 1\n", "wheel-a", site),
+               counted.entry("b/__init__.py", b"B = 2\n", "wheel-b", site)]
+
+    first = _pycs(compile_entries(VENV, target, sources, cache_dir=tmp_path))
+    assert sorted(counted.read) == ["a/__init__.py", "b/__init__.py"]
+    assert first == _pycs(compile_entries(VENV, target, sources))  # the same bytes uncached
+    counted.read.clear()
+    assert _pycs(compile_entries(VENV, target, sources, cache_dir=tmp_path)) == first
+    assert counted.read == []  # nothing compiled again
+    changed = [sources[0], counted.entry("b/__init__.py", b"B = 3\n", "wheel-b", site)]
+    counted.read.clear()
+    again = _pycs(compile_entries(VENV, target, changed, cache_dir=tmp_path))
+    assert counted.read == ["b/__init__.py"]  # only the changed wheel
+    name = f"a/__pycache__/__init__.{_tag(target)}.pyc"
+    assert again[name] == first[name] and again != first
+    for kept in tmp_path.glob("*.tar.gz"):  # damaged: compiled again, never used
+        kept.write_bytes(kept.read_bytes()[:-3])
+    counted.read.clear()
+    assert _pycs(compile_entries(VENV, target, changed, cache_dir=tmp_path)) == again
+    assert sorted(counted.read) == ["a/__init__.py", "b/__init__.py"]
+
+
+@pytest.mark.parametrize("magic", ["own", "other"])
+def test_postinst_unpacks_the_shipped_byte_code(tmp_path: Path, magic: str) -> None:
+    """The bundles' pycs land in __pycache__ and are used; an interpreter with another magic
+    number compiles instead, so no pyc of the wrong interpreter is ever put in place."""
+    target = running_python_target()
+    venv = tmp_path / "venv"
+    site = venv / target.site_packages
+    entries = (file_entry(f"{str(site).lstrip('/')}/pkg/__init__.py", b"VALUE = 42\n",
+                          source="t"),)
+    for entry in compile_entries(str(venv), target, entries):
+        dest = Path("/" + entry.path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with entry.open() as stream:
+            dest.write_bytes(stream.read())
+    (venv / "bin").mkdir()
+    (venv / "bin/python").symlink_to(sys.executable)
+    scripts = maintainer_scripts(str(venv), compile_on_install=False, python_version=target.pyver,
+                                 bytecode_magic=bytecode_magic() if magic == "own" else "00000000")
+    assert scripts.postinst is not None
+    env = {k: v for k, v in os.environ.items() if k != "DPKG_ROOT"}
+    subprocess.run(["sh", "-c", scripts.postinst, "postinst", "configure"], check=True, env=env)
+    pyc = site / f"pkg/__pycache__/__init__.{_tag(target)}.pyc"
+    data = pyc.read_bytes()
+    assert int.from_bytes(data[4:8], "little") == (0b11 if magic == "own" else 0)
+    assert not list(site.rglob("*.tmp"))
+    run = subprocess.run([sys.executable, "-c", "import pkg; print(pkg.VALUE)"], cwd=site,
+                         capture_output=True, text=True, check=True)
+    assert run.stdout == "42\n"
+    assert pyc.read_bytes() == data  # valid for this interpreter: used, not written again

@@ -117,7 +117,8 @@ KEYS: tuple[Key, ...] = (
         "periodic jobs: a oneshot service and a timer, `{name, exec, on-calendar, ...}`",
         'timers = [{ name = "myapp-prune", exec = "myapp-prune", on-calendar = "daily" }]'),
     Key("compile", "boolean", "`false`", "--compile",
-        "byte-compile at build time and ship the .pyc files (default: compile in postinst)",
+        "byte-compile at build time and ship the pycs, which the postinst puts in place "
+        "(default: compile in postinst)",
         "compile = true"),
     Key("offline", "boolean", "`false`", "--offline",
         "never download: build only from the wheel cache", "offline = true"),
