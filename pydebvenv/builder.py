@@ -28,7 +28,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from pydebvenv import __version__
-from pydebvenv.acquire.appwheel import build_app_wheel, check_app_wheel_fits
+from pydebvenv.acquire.appwheel import build_app_wheel, build_system_of, check_app_wheel_fits
 from pydebvenv.acquire.fetch import config_lock_path, fetch_locked, fetch_requirements
 from pydebvenv.debfile.control import Control, MaintainerScripts
 from pydebvenv.debfile.entry import Entry
@@ -65,9 +65,14 @@ from pydebvenv.project.sources import (
 from pydebvenv.report import Reporter
 from pydebvenv.scratch import scratch_dir
 from pydebvenv.target import Target, get_target, host_facts
-from pydebvenv.venv.bytecode import compile_entries
+from pydebvenv.venv.bytecode import bytecode_magic, compile_entries
 from pydebvenv.venv.layout import VenvLayout, venv_entries
-from pydebvenv.wheels.cache import CachedWheel, default_wheel_cache, read_wheel_metadata
+from pydebvenv.wheels.cache import (
+    CachedWheel,
+    cache_home,
+    default_wheel_cache,
+    read_wheel_metadata,
+)
 from pydebvenv.wheels.lock import Lock, matching_lock, write_lock
 from pydebvenv.wheels.resolve import Resolution, resolve
 from pydebvenv.wheels.select import Selector
@@ -147,10 +152,14 @@ def build(
                 # they are not source.  The locked backend is in the cache now: build from
                 # the cache alone, so an online build makes the same application wheel as
                 # an offline one
-                app = build_app_wheel(config.root, scratch, wheel_cache=cache,
-                                      offline=opts.offline or bool(pins),
-                                      source_date_epoch=epoch, exclude=(out, cache),
-                                      pins=pins)
+                app = build_app_wheel(
+                    config.root, scratch, wheel_cache=cache,
+                    offline=opts.offline or bool(pins), source_date_epoch=epoch,
+                    exclude=(out, cache), pins=pins, report=report.info,
+                    system=build_system_of(config.data, str(config.pyproject)),
+                    # what the backend asks for besides [build-system] (its
+                    # get_requires_for_build_wheel hook) is fetched like the rest
+                    fetch_missing=None if opts.offline else locking.fetch_build)
                 check_app_wheel_fits(app, target, host)
             # the wheel's METADATA is the only source of a dynamic version
             app_meta = read_wheel_metadata(app.path)
@@ -167,7 +176,8 @@ def build(
         with report.phase("write"):
             deb = write_deb(package.control, package.entries, out,
                             compression=opts.compression or target.default_compression,
-                            scripts=package.scripts, source_date_epoch=epoch)
+                            scripts=package.scripts, source_date_epoch=epoch,
+                            segment_cache=cache_home() / "segments")
     report.done(deb)
     return deb
 
@@ -254,6 +264,14 @@ class _Locking:
                     target=self.target, cache=self.cache, reporter=self.report)
         lock = self.lock or self.build_lock
         return [f"{w.name}=={w.version}" for w in lock.build_requires] if lock else []
+
+    def fetch_build(self, requires: Sequence[str]) -> None:
+        """Fetch build requirements for the host into the cache (online builds only)."""
+        inputs = read_inputs(self.config, requirement_source(self.config))
+        fetch_requirements(
+            replace(inputs, requirements=(), constraints=(), pylock=None,
+                    build_requires=tuple(requires)),
+            target=self.target, cache=self.cache, reporter=self.report)
 
     def resolve(self, dist_name: str | None, app: Path | None) -> Resolution:
         """The wheels of the venv; ``app`` is the application's own wheel (none for a
@@ -357,7 +375,8 @@ def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequ
     entries = list(layout.entries)
     if opts.compile:
         # hash-based pycs made here, only when this host runs the target's Python X.Y
-        entries = list(compile_entries(venv, target, entries))
+        entries = list(compile_entries(venv, target, entries,
+                                       cache_dir=cache_home() / "bytecode"))
     commands = _commands(project, app_meta, app_extras, target, layout, report)
     entries += bin_symlinks(venv, commands)
     units = _units(project, target, layout)
@@ -387,7 +406,8 @@ def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequ
                     + ", ".join(sorted(unknown)))
     scripts = maintainer_scripts(venv, compile_on_install=not opts.compile,
                                  snippets=Snippets(**opts.snippets),
-                                 python_version=target.pyver, units=unit_code)
+                                 python_version=target.pyver, units=unit_code,
+                                 bytecode_magic=bytecode_magic() if opts.compile else None)
     return _Package(tuple(entries), control, scripts)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from pydebvenv.acquire.appwheel import (
     check_app_wheel_fits,
     copy_source_tree,
 )
-from pydebvenv.errors import BuildError
+from pydebvenv.errors import BuildError, ConfigError
 from pydebvenv.target import HostFacts, get_target
 from tests.support import wheelmaker
 from tests.support.tree import snapshot
@@ -168,3 +169,209 @@ def test_the_copy_leaves_out_what_no_backend_builds_from(tmp_path: Path) -> None
         "src/link.py"]
     assert copied["run.sh"][1] == 0o755
     assert copied["src/link.py"] == ("link", copied["src/link.py"][1], "app/__init__.py")
+
+
+# --- the cached build environment and the reuse of unchanged wheels -----------------------
+
+# A backend shipped as a wheel in the cache: it logs every hook call (to a file named by
+# BUILD_LOG), packs app.py, and asks for what EXTRA_REQUIRES names.
+COUNTING_BACKEND = '''
+import os, pathlib, tomllib, wheelmaker_copy as wm
+
+if os.environ.get("FAIL_IN") == "import":
+    raise RuntimeError("refused in import")
+
+def _fail(hook):
+    if os.environ.get("FAIL_IN") == hook:
+        raise RuntimeError("refused in " + hook)
+
+def _log(hook):
+    with open(os.environ["BUILD_LOG"], "a") as log:
+        log.write("%s %d\\n" % (hook, os.getpid()))
+
+def get_requires_for_build_wheel(config_settings=None):
+    _log("get_requires")
+    _fail("get_requires")
+    return os.environ.get("EXTRA_REQUIRES", "").split()
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _log("build_wheel")
+    _fail("build_wheel")
+    for name in os.environ.get("EXTRA_REQUIRES", "").split():
+        __import__(name.split(">")[0].replace("-", "_"))  # what it asked for is importable
+    request = pathlib.Path(os.environ["BUILD_LOG"] + ".edit")  # outside the project
+    if request.exists():  # someone edits the project's app.py while the backend runs
+        pathlib.Path(os.environ["PROJECT_APP"]).write_text(request.read_text())
+        request.unlink()
+    project = tomllib.loads(pathlib.Path("pyproject.toml").read_text())["project"]
+    files = {"app.py": pathlib.Path("app.py").read_bytes()}
+    path = wm.make_wheel(pathlib.Path(wheel_directory), project["name"], project["version"],
+                         files=files)
+    return path.name
+'''
+
+
+@pytest.fixture
+def counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    wheelmaker.make_wheel(wheels, "counting-backend", "1.0", files={
+        "counting_backend/__init__.py": COUNTING_BACKEND,
+        "wheelmaker_copy.py": Path(wheelmaker.__file__).read_text(),
+    })
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["counting-backend"]\nbuild-backend = "counting_backend"\n'
+        '[project]\nname = "tiny-app"\nversion = "2.0"\n')
+    (project / "app.py").write_text("print('v1')\n")
+    log = tmp_path / "hooks.log"
+    monkeypatch.setenv("BUILD_LOG", str(log))
+    monkeypatch.setenv("PROJECT_APP", str(project / "app.py"))  # the project, not the copy
+    monkeypatch.delenv("EXTRA_REQUIRES", raising=False)
+    monkeypatch.delenv("FAIL_IN", raising=False)
+    return {"wheels": wheels, "project": project, "log": log, "cache": tmp_path / "caches",
+            "tmp": tmp_path}
+
+
+def _build(c: dict[str, Path], epoch: int = 1700000000) -> AppWheel:
+    out = Path(tempfile.mkdtemp(dir=c["tmp"], prefix="out-"))
+    return build_app_wheel(c["project"], out, wheel_cache=c["wheels"], offline=True,
+                           source_date_epoch=epoch, cache_dir=c["cache"])
+
+
+def _hooks(c: dict[str, Path]) -> list[str]:
+    lines = c["log"].read_text().splitlines() if c["log"].exists() else []
+    return [line.split()[0] for line in lines]
+
+
+def _pids(c: dict[str, Path]) -> list[str]:
+    return [line.split()[1] for line in c["log"].read_text().splitlines()]
+
+
+def _app_py(wheel: AppWheel) -> bytes:
+    with zipfile.ZipFile(wheel.path) as zf:
+        return zf.read("app.py")
+
+
+def test_an_unchanged_project_reuses_its_wheel_without_running_the_backend(
+        counted: dict[str, Path]) -> None:
+    first = _build(counted)
+    assert not first.reused and _hooks(counted) == ["get_requires", "build_wheel"]
+    second = _build(counted)
+    assert second.reused and _hooks(counted) == ["get_requires", "build_wheel"]
+    assert second.path.read_bytes() == first.path.read_bytes()
+    assert second.path.parent != first.path.parent  # a copy in this build's directory
+    assert len(list((counted["cache"] / "build-envs").iterdir())) == 1
+
+
+@pytest.mark.parametrize("change", ["source file", "pyproject", "backend", "SOURCE_DATE_EPOCH",
+                                    "a variable the backend sees"])
+def test_any_changed_input_builds_again(counted: dict[str, Path], change: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _build(counted)
+    epoch = 1700000000
+    if change == "source file":
+        (counted["project"] / "app.py").write_text("print('v2')\n")
+    elif change == "pyproject":
+        text = (counted["project"] / "pyproject.toml").read_text()
+        (counted["project"] / "pyproject.toml").write_text(text.replace('"2.0"', '"2.1"'))
+    elif change == "backend":  # a newer backend wheel arrives in the cache
+        wheelmaker.make_wheel(counted["wheels"], "counting-backend", "1.1", files={
+            "counting_backend/__init__.py": COUNTING_BACKEND,
+            "wheelmaker_copy.py": Path(wheelmaker.__file__).read_text(),
+        })
+    elif change == "SOURCE_DATE_EPOCH":
+        epoch += 1
+    else:
+        monkeypatch.setenv("CFLAGS", "-O3")
+    again = _build(counted, epoch)
+    assert not again.reused
+    assert _hooks(counted).count("build_wheel") == 2
+    if change == "source file":
+        assert _app_py(again) == b"print('v2')\n"
+    if change == "backend":
+        assert len(list((counted["cache"] / "build-envs").iterdir())) == 2
+
+
+def test_a_terminal_variable_does_not_rebuild(counted: dict[str, Path],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    _build(counted)
+    monkeypatch.setenv("OLDPWD", "/somewhere/else")
+    assert _build(counted).reused
+
+
+def test_going_back_to_earlier_sources_reuses_their_wheel(counted: dict[str, Path]) -> None:
+    _build(counted)
+    (counted["project"] / "app.py").write_text("print('v2')\n")
+    _build(counted)
+    (counted["project"] / "app.py").write_text("print('v1')\n")
+    back = _build(counted)
+    assert back.reused and _app_py(back) == b"print('v1')\n"
+    assert _hooks(counted).count("build_wheel") == 2
+
+
+def test_a_source_edited_during_the_build_is_not_recorded(counted: dict[str, Path]) -> None:
+    Path(str(counted["log"]) + ".edit").write_text("print('edited while building')\n")
+    _build(counted)
+    assert (counted["project"] / "app.py").read_text() == "print('edited while building')\n"
+    # the copy the backend built from may hold either version: that wheel stands for neither
+    (counted["project"] / "app.py").write_text("print('v1')\n")
+    again = _build(counted)
+    assert not again.reused and _app_py(again) == b"print('v1')\n"
+
+
+def test_a_damaged_cached_wheel_is_built_again(counted: dict[str, Path]) -> None:
+    _build(counted)
+    stored = next((counted["cache"] / "app-wheels").glob("*/*.whl"))
+    stored.write_bytes(stored.read_bytes()[:-10])
+    again = _build(counted)
+    assert not again.reused and zipfile.ZipFile(again.path).testzip() is None
+
+
+def test_both_hooks_run_in_one_process(counted: dict[str, Path]) -> None:
+    _build(counted)
+    assert _hooks(counted) == ["get_requires", "build_wheel"]
+    assert len(set(_pids(counted))) == 1  # the interpreter started and the backend imported once
+
+
+def test_what_the_backend_asks_for_is_installed_for_it(counted: dict[str, Path],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    wheelmaker.make_wheel(counted["wheels"], "extra-helper", "1.0")
+    monkeypatch.setenv("EXTRA_REQUIRES", "extra-helper>=1")
+    wheel = _build(counted)  # build_wheel imports extra_helper, or fails
+    assert not wheel.reused
+    assert len(list((counted["cache"] / "build-envs").iterdir())) == 2
+    # asked in the first environment, then both hooks again in the one that holds it
+    assert _hooks(counted) == ["get_requires", "get_requires", "build_wheel"]
+
+
+def test_what_the_backend_asks_for_must_be_in_the_cache_offline(
+        counted: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXTRA_REQUIRES", "not-in-the-cache>=1")
+    with pytest.raises(BuildError) as info:
+        _build(counted)
+    assert "not-in-the-cache>=1" in str(info.value) and "pydebvenv fetch" in str(info.value)
+
+
+@pytest.mark.parametrize("hook", ["get_requires", "build_wheel", "import"])
+def test_a_failing_hook_is_one_line(counted: dict[str, Path], hook: str,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAIL_IN", hook)
+    with pytest.raises(BuildError) as info:
+        _build(counted)
+    message = str(info.value)
+    assert message.startswith("building the wheel of ") and "\n" not in message
+    assert f"RuntimeError: refused in {hook}" in message
+
+
+def test_backend_path_must_stay_in_the_project(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    text = (project / "pyproject.toml").read_text().replace('backend-path = ["."]',
+                                                            'backend-path = [".."]')
+    (project / "pyproject.toml").write_text(text)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ConfigError, match="backend-path"):
+        build_app_wheel(project, out, wheel_cache=tmp_path / "cache", offline=True,
+                        source_date_epoch=1)

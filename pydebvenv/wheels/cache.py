@@ -30,6 +30,7 @@ from pydebvenv.redact import redact
 __all__ = [
     "CachedWheel",
     "FoundWheel",
+    "cache_home",
     "default_wheel_cache",
     "file_sha256",
     "find_wheels",
@@ -38,15 +39,26 @@ __all__ = [
 ]
 
 
+def _user_cache_dir() -> Path:
+    """$XDG_CACHE_HOME, else ~/.cache (XDG Base Directory specification)."""
+    # the spec: a relative $XDG_CACHE_HOME is invalid and must be ignored
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+
+
 def default_wheel_cache() -> Path:
     """The per-user wheel cache: $PYDEBVENV_WHEEL_CACHE, else the XDG cache directory."""
     explicit = os.environ.get("PYDEBVENV_WHEEL_CACHE")
-    if explicit:
-        return Path(explicit)
-    # XDG Base Directory spec: a relative $XDG_CACHE_HOME is invalid and must be ignored
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / "pydebvenv" / "wheels"
+    return Path(explicit) if explicit else _user_cache_dir() / "pydebvenv" / "wheels"
+
+
+def cache_home() -> Path:
+    """Where builds keep what they reuse besides wheels (build environments, built wheels).
+
+    $PYDEBVENV_CACHE, else $XDG_CACHE_HOME/pydebvenv, else ~/.cache/pydebvenv.
+    """
+    explicit = os.environ.get("PYDEBVENV_CACHE")
+    return Path(explicit) if explicit else _user_cache_dir() / "pydebvenv"
 
 
 @dataclass(frozen=True, slots=True)

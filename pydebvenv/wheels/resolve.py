@@ -12,7 +12,6 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
@@ -27,11 +26,9 @@ from packaging.version import Version
 from pydebvenv.errors import ResolutionError, WheelError
 from pydebvenv.project.requirements import RequirementSpec
 from pydebvenv.redact import redact
+from pydebvenv.target import Target
 from pydebvenv.wheels.cache import CachedWheel, FoundWheel, file_sha256, find_wheels
-from pydebvenv.wheels.select import Selector
-
-if TYPE_CHECKING:
-    from pydebvenv.target import Target
+from pydebvenv.wheels.select import Platform, Selector
 
 __all__ = ["HashError", "Resolution", "resolve"]
 
@@ -61,7 +58,7 @@ class Resolution:
 def resolve(
     requirements: Sequence[RequirementSpec],
     cache: Path,
-    target: Target,
+    target: Platform,
     *,
     local_wheels: Sequence[Path] = (),
     constraints: Sequence[RequirementSpec] = (),
@@ -249,7 +246,8 @@ class _Resolver:
                 f"rounds (last choice: {last}); pin the versions in a constraints file"
             )
         target = self.selector.target
-        fetch = f"`pydebvenv fetch --target {target.release.name} --arch {target.arch.name}`"
+        fetch = ("`pydebvenv fetch`" if not isinstance(target, Target) else
+                 f"`pydebvenv fetch --target {target.release.name} --arch {target.arch.name}`")
         if hash_problems and not problems:
             locks = sorted({source for _hashes, sources in self.pins.values()
                             for source in sources if source.endswith(".lock")})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import email.message
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import Requirement
@@ -23,10 +23,22 @@ from packaging.version import Version
 from pydebvenv.errors import ResolutionError, WheelError
 from pydebvenv.wheels.cache import read_metadata
 
-if TYPE_CHECKING:
-    from pydebvenv.target import Target
+__all__ = ["Platform", "Selector"]
 
-__all__ = ["Selector"]
+
+class Platform(Protocol):
+    """The interpreter wheels are chosen for: a Target, or the build host's own Python.
+
+    The host's Python only ever matters for the application's build backend, which runs on
+    the host (acquire/buildenv.py); everything that goes into the package uses a Target.
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def python_full_version(self) -> str: ...
+    def tags(self) -> list[Tag]: ...
+    def marker_environment(self) -> dict[str, str]: ...
 
 
 class _Wheel(Protocol):
@@ -48,7 +60,7 @@ _W = TypeVar("_W", bound=_Wheel)
 class Selector:
     """Selection for one target, with the wheel metadata it has read so far."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Platform) -> None:
         self.target = target
         self.env: dict[str, str] = dict(target.marker_environment())
         self.ranks: Mapping[Tag, int] = {tag: i for i, tag in enumerate(target.tags())}
