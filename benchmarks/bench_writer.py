@@ -1,22 +1,27 @@
-"""Benchmark: pydebvenv's write_deb() against `dpkg-deb --build` on a real virtualenv.
+"""Benchmark: pydebvenv's write_deb() against what debhelper runs for the same tree.
 
     .venv/bin/python benchmarks/bench_writer.py [--cache DIR] [--compressors zstd,xz,gzip]
                                                 [--packages numpy,pandas,botocore,scipy]
+                                                [--copies 1,4] [--repeat 3]
 
 Creates (once, cached) a virtualenv of a few hundred MB with `python -m venv` + `pip install`
 (pip runs with tests/support/isolation.isolated_pip_env(), so the machine's pip configuration
 cannot change what is installed), then packs the same tree with both tools for each
-compressor at dpkg-deb's default levels and prints wall time, peak RSS and the
-pydebvenv/dpkg-deb time ratio.  Walking the tree into entries is this script's job (the
-writer never walks the disk); the walk is included in pydebvenv's time.
+compressor at dpkg-deb's default levels and prints wall time, CPU time, peak RSS and the
+pydebvenv / debhelper time ratio.  `--copies N` puts N copies of the venv side by side in
+the package, to see how each figure grows with the payload (4 copies: about 1 GiB).
 
-The comparison is not like for like in one respect: pydebvenv also hashes every file for
-control.tar's md5sums (in a thread of its own), which dpkg-deb leaves to dh_md5sums; on a
-machine with few cores that CPU time shows in the wall time.
+debhelper's side is what dh_md5sums and dh_builddeb do: `md5sum` over every file of the tree
+into DEBIAN/md5sums (dh_md5sums runs it through xargs), then
+`dpkg-deb --root-owner-group --build -Z<c>`.  pydebvenv's side is one write_deb() call,
+which computes the md5sums itself; walking the tree into entries is this script's job (the
+writer never walks the disk) and is included in pydebvenv's time.  No segment cache is used:
+host files have no content digest, and the point is the writer's speed.
 
-Peak RSS is the largest single process of each run (getrusage RUSAGE_CHILDREN of a
-wrapper); dpkg-deb's tar and compressor run in parallel processes, so its figure is per
-process, not a sum.
+Runs are interleaved (pydebvenv, debhelper, pydebvenv, ...) so that load from elsewhere hits
+both alike; the median is reported.  Peak RSS is the largest single process of each run
+(getrusage RUSAGE_CHILDREN of a wrapper); dpkg-deb's tar and compressor run in parallel
+processes, so its figure is per process, not a sum.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from tests.support.isolation import isolated_pip_env  # noqa: E402
 
 VENV_PATH = "usr/share/python/bench"
 DEFAULT_PACKAGES = "numpy,pandas,botocore,scipy"
+EPOCH = "1700000000"
 
 # Runs in a child process so its RSS is measured alone.
 PACK = textwrap.dedent("""
@@ -49,17 +55,18 @@ PACK = textwrap.dedent("""
     from pydebvenv.debfile.entry import Entry
     from pydebvenv.debfile.writer import write_deb
 
-    venv, prefix, out, compression = sys.argv[2], sys.argv[3], Path(sys.argv[4]), sys.argv[5]
+    tree, out, compression = sys.argv[2], Path(sys.argv[3]), sys.argv[4]
 
     def walk(host, path):
         # os.scandir: one stat per file, cached by the DirEntry
         for item in sorted(os.scandir(host), key=lambda d: d.name):
-            sub = f"{path}/{item.name}"
+            sub = f"{path}/{item.name}" if path else item.name
             if item.is_symlink():
                 yield Entry(sub, "symlink", 0o777, item.path, link=os.readlink(item.path))
             elif item.is_dir():
-                yield Entry(sub, "dir", 0o755, item.path)
-                yield from walk(item.path, sub)
+                if sub != "DEBIAN":
+                    yield Entry(sub, "dir", 0o755, item.path)
+                    yield from walk(item.path, sub)
             else:
                 st = item.stat()
                 mode = 0o755 if st.st_mode & 0o111 else 0o644
@@ -68,9 +75,18 @@ PACK = textwrap.dedent("""
 
     control = Control("bench", "1.0-1", "amd64", "Bench <bench@example.org>",
                       "benchmark package\\nA virtualenv packed for the benchmark.")
-    deb = write_deb(control, walk(venv, prefix), out, compression=compression,
-                    source_date_epoch=1700000000)
+    deb = write_deb(control, walk(tree, ""), out, compression=compression,
+                    source_date_epoch=int(os.environ["SOURCE_DATE_EPOCH"]))
     print(deb)
+""")
+
+# What dh_md5sums then dh_builddeb run (debhelper 13): md5sum over the files, then dpkg-deb.
+DEBHELPER = textwrap.dedent("""\
+    set -eu
+    cd "$1"
+    find . -type f ! -path './DEBIAN/*' -printf '%P\\0' | LC_ALL=C sort -z \\
+        | xargs -r0 md5sum > DEBIAN/md5sums
+    dpkg-deb --root-owner-group -Z"$2" --build . "$3" >/dev/null
 """)
 
 MEASURE = textwrap.dedent("""
@@ -78,7 +94,8 @@ MEASURE = textwrap.dedent("""
     start = time.perf_counter()
     subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
-    print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 """)
 
 
@@ -97,14 +114,16 @@ def ensure_venv(cache: Path, packages: list[str]) -> Path:
     return venv
 
 
-def dpkg_tree(cache: Path, venv: Path) -> Path:
-    """A dpkg-deb build tree holding the same venv (hard links) and a DEBIAN/control."""
-    tree = cache / "dpkg-tree"
+def build_tree(cache: Path, venv: Path, copies: int) -> Path:
+    """A dpkg-deb build tree holding ``copies`` copies of the venv (hard links) and a control."""
+    tree = cache / f"tree-{copies}"
     if (tree / "DEBIAN/control").exists():
         return tree
     shutil.rmtree(tree, ignore_errors=True)
-    (tree / VENV_PATH).parent.mkdir(parents=True)
-    subprocess.run(["cp", "-al", str(venv), str(tree / VENV_PATH)], check=True)
+    for i in range(copies):
+        dest = tree / (VENV_PATH if i == 0 else f"{VENV_PATH}{i}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["cp", "-al", str(venv), str(dest)], check=True)
     (tree / "DEBIAN").mkdir()
     (tree / "DEBIAN/control").write_text(
         "Package: bench\nVersion: 1.0-1\nArchitecture: amd64\n"
@@ -113,15 +132,18 @@ def dpkg_tree(cache: Path, venv: Path) -> Path:
     return tree
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """(wall s, peak RSS KiB of the largest process, CPU s of all of them)."""
     out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], check=True,
                          capture_output=True, text=True, env=env).stdout.split()
-    return float(out[0]), int(out[1])
+    return float(out[0]), int(out[1]), float(out[2])
 
 
 def tree_size(path: Path) -> tuple[int, int]:
     total = count = 0
     for top, _dirs, files in os.walk(path):
+        if Path(top).name == "DEBIAN":
+            continue
         for name in files:
             p = Path(top, name)
             if not p.is_symlink():
@@ -137,44 +159,48 @@ def main() -> None:
                         / "pydebvenv-bench")
     parser.add_argument("--compressors", default="zstd,xz,gzip")
     parser.add_argument("--packages", default=DEFAULT_PACKAGES)
-    parser.add_argument("--repeat", type=int, default=1,
+    parser.add_argument("--copies", default="1",
+                        help="comma-separated numbers of venv copies in the package")
+    parser.add_argument("--repeat", type=int, default=3,
                         help="runs per tool, interleaved; the median time is reported")
     args = parser.parse_args()
 
     venv = ensure_venv(args.cache, args.packages.split(","))
-    tree = dpkg_tree(args.cache, venv)
-    size, count = tree_size(venv)
-    print(f"payload: {size / 2**20:.0f} MiB in {count} files ({args.packages}); "
-          f"{os.cpu_count()} CPUs")
-    tree_size(tree)  # warm the page cache for both tools alike
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
-    header = (f"{'compressor':<10} {'pydebvenv s':>11} {'dpkg-deb s':>10} {'ratio':>6} "
-              f"{'py RSS MiB':>10} {'dpkg RSS MiB':>12} {'py MiB':>7} {'dpkg MiB':>8}")
-    print(header)
-    with tempfile.TemporaryDirectory(dir=args.cache) as tmp:
-        for comp in args.compressors.split(","):
-            ours_dir, theirs = Path(tmp, "ours"), Path(tmp, "theirs.deb")
-            ours_times, theirs_times = [], []
-            ours_rss = theirs_rss = 0
-            # Interleaved, so a burst of load from elsewhere hits both tools alike; the
-            # median resists outliers better than the best or the mean.
-            for _ in range(args.repeat):
-                t, rss = measure([sys.executable, "-c", PACK, str(ROOT), str(venv),
-                                  VENV_PATH, str(ours_dir), comp])
-                ours_times.append(t)
-                ours_rss = max(ours_rss, rss)
-                t, rss = measure(["dpkg-deb", "--root-owner-group", f"-Z{comp}",
-                                  "--build", str(tree), str(theirs)], env=env)
-                theirs_times.append(t)
-                theirs_rss = max(theirs_rss, rss)
-            ours_t = statistics.median(ours_times)
-            theirs_t = statistics.median(theirs_times)
-            ours_size = sum(p.stat().st_size for p in ours_dir.iterdir())
-            print(f"{comp:<10} {ours_t:>11.2f} {theirs_t:>10.2f} {ours_t / theirs_t:>6.2f} "
-                  f"{ours_rss / 1024:>10.0f} {theirs_rss / 1024:>12.0f} "
-                  f"{ours_size / 2**20:>7.1f} {theirs.stat().st_size / 2**20:>8.1f}", flush=True)
-            shutil.rmtree(ours_dir)
-            theirs.unlink()
+    env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
+    print(f"{os.cpu_count()} CPUs, load {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"{'payload':>12} {'comp':<5} {'pydebvenv s':>11} {'debhelper s':>11} {'ratio':>6} "
+          f"{'py cpu':>7} {'dh cpu':>7} {'py RSS MiB':>10} {'dh RSS MiB':>10} {'py MiB':>7} "
+          f"{'dh MiB':>7}")
+    for copies in (int(c) for c in args.copies.split(",")):
+        tree = build_tree(args.cache, venv, copies)
+        size, count = tree_size(tree)
+        label = f"{size / 2**20:.0f}M/{count // 1000}k"
+        with tempfile.TemporaryDirectory(dir=args.cache) as tmp:
+            for comp in args.compressors.split(","):
+                ours_dir, theirs = Path(tmp, "ours"), Path(tmp, "theirs.deb")
+                ours: list[tuple[float, int, float]] = []
+                theirs_runs: list[tuple[float, int, float]] = []
+                tree_size(tree)  # the page cache warm for both tools alike
+                for _ in range(args.repeat):
+                    shutil.rmtree(ours_dir, ignore_errors=True)
+                    ours.append(measure([sys.executable, "-c", PACK, str(ROOT), str(tree),
+                                         str(ours_dir), comp], env))
+                    theirs_runs.append(measure(["sh", "-c", DEBHELPER, "sh", str(tree), comp,
+                                                str(theirs)], env))
+                ours_t = statistics.median(r[0] for r in ours)
+                theirs_t = statistics.median(r[0] for r in theirs_runs)
+                ours_size = sum(p.stat().st_size for p in ours_dir.iterdir())
+                print(f"{label:>12} {comp:<5} {ours_t:>11.2f} {theirs_t:>11.2f} "
+                      f"{ours_t / theirs_t:>6.2f} "
+                      f"{statistics.median(r[2] for r in ours):>7.2f} "
+                      f"{statistics.median(r[2] for r in theirs_runs):>7.2f} "
+                      f"{max(r[1] for r in ours) / 1024:>10.0f} "
+                      f"{max(r[1] for r in theirs_runs) / 1024:>10.0f} "
+                      f"{ours_size / 2**20:>7.1f} {theirs.stat().st_size / 2**20:>7.1f}",
+                      flush=True)
+                shutil.rmtree(ours_dir)
+                theirs.unlink()
+        (tree / "DEBIAN/md5sums").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
