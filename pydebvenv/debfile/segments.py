@@ -20,7 +20,9 @@ the entries, so a build gives the same bytes with a cold or a warm cache.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import io
 import json
 import os
 import struct
@@ -34,8 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from pydebvenv.debfile import compress, tarstream
 from pydebvenv.debfile.ar import copy_range
-from pydebvenv.debfile.compress import Chunk, Compressor, worker_threads
+from pydebvenv.debfile.compress import Chunk, Compressor, compress_segment, worker_threads
 from pydebvenv.debfile.entry import Entry
 from pydebvenv.debfile.tarstream import OutputFailed, TarStream, md5
 from pydebvenv.errors import ArchiveError, PydebvenvError
@@ -45,7 +48,6 @@ __all__ = ["MIN_SEGMENT", "Piece", "Segment", "SegmentCache", "member_key", "pla
 
 #: a group change cuts a segment only past this many bytes, so small wheels share one
 MIN_SEGMENT = 1 << 20
-_FORMAT = 1  # bumped whenever the tar or segment layout changes: old entries never match
 _MAGIC = b"pdvseg01"
 _TAIL = struct.Struct("<QI8s")  # metadata length, CRC-32 of the payload, magic
 _COPY = 1 << 20
@@ -174,9 +176,29 @@ def plan(entries: Sequence[Entry], compressor: Compressor, mtime: int) -> list[S
             for i, c in enumerate(cuts)]
 
 
+@functools.cache
+def _engine(compressor: Compressor) -> str:
+    """What else a segment's bytes depend on: the code that lays out and cuts the tar, and
+    the compression library (its output for a fixed sample changes with its version), so a
+    stored segment is never taken by a build that would make other bytes."""
+    digest = hashlib.sha256()
+    for module in (compress, tarstream):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    sample = bytes(range(256)) * 64 + hashlib.sha256(b"pydebvenv").digest() * 512
+    digest.update(compress_segment(compressor, sample)[0])
+    if not compressor.spliced:  # the whole member is stored too (zstd)
+        whole = io.BytesIO()
+        writer = compressor.open(whole)
+        writer.write(sample)
+        writer.close()
+        digest.update(whole.getvalue())
+    return digest.hexdigest()
+
+
 def _key(entries: Sequence[Entry], first: bool, compressor: Compressor, mtime: int
          ) -> str | None:
-    rows: list[object] = [_FORMAT, compressor.name, mtime, first]
+    rows: list[object] = [_engine(compressor), compressor.name, mtime, first]
     for e in entries:
         if e.kind == "file" and e.digest is None:
             return None

@@ -38,8 +38,8 @@ __all__ = ["BUNDLES", "bytecode_magic", "compile_entries", "pyc_bytes"]
 
 #: where the bundles go, relative to the venv
 BUNDLES = "lib/pydebvenv-bytecode"
-_FORMAT = 1  # bumped when what a bundle holds or how it is laid out changes
 _CACHE_LIMIT = 1 << 30  # bytes of kept bundles
+_SOURCE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def bytecode_magic() -> str:
@@ -121,7 +121,8 @@ def compile_entries(venv: str, target: Target, entries: Iterable[Entry], *,
 
 
 def _group_key(group: str, members: list[tuple[Entry, str]]) -> str:
-    rows: list[object] = [_FORMAT, sys.version, bytecode_magic(), group]
+    # this module's code decides what a bundle holds and how it is laid out
+    rows: list[object] = [_SOURCE, sys.version, bytecode_magic(), group]
     for entry, pyc in members:
         rows.append([entry.path, pyc, entry.digest or _content_digest(entry)])
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
