@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import zipfile
@@ -375,3 +376,45 @@ def test_backend_path_must_stay_in_the_project(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="backend-path"):
         build_app_wheel(project, out, wheel_cache=tmp_path / "cache", offline=True,
                         source_date_epoch=1)
+
+
+def test_online_a_missing_backend_is_fetched_into_the_wheel_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an online build: what [build-system] asks for and the cache lacks comes from the
+    # index into the wheel cache (the way `pydebvenv fetch` would put it there), then the
+    # environment is made from the cache, without pip installing anything into it
+    from pydebvenv.acquire.fetch import fetch_requirements
+    from pydebvenv.project.sources import Inputs
+    from tests.support.index import serve_index
+    from tests.support.isolation import isolated_pip_env
+
+    for key in [k for k in os.environ if k.startswith("PIP_")]:
+        monkeypatch.delenv(key)
+    for key, value in isolated_pip_env().items():
+        monkeypatch.setenv(key, value)
+    served = tmp_path / "index"
+    (served / "files").mkdir(parents=True)
+    wheelmaker.make_wheel(served / "files", "counting-backend", "1.0", files={
+        "counting_backend/__init__.py": COUNTING_BACKEND,
+        "wheelmaker_copy.py": Path(wheelmaker.__file__).read_text(),
+    })
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["counting-backend"]\nbuild-backend = "counting_backend"\n'
+        '[project]\nname = "tiny-app"\nversion = "2.0"\n')
+    (project / "app.py").write_text("print('v1')\n")
+    monkeypatch.setenv("BUILD_LOG", str(tmp_path / "hooks.log"))
+    cache = tmp_path / "wheels"
+    out = tmp_path / "out"
+    out.mkdir()
+    target = get_target("debian-12", "amd64")
+    with serve_index(served) as index:
+        wheel = build_app_wheel(
+            project, out, wheel_cache=cache, offline=False, source_date_epoch=1700000000,
+            cache_dir=tmp_path / "caches",
+            fetch_missing=lambda requires: fetch_requirements(
+                Inputs(build_requires=tuple(requires), index_url=index.url),
+                target=target, cache=cache))
+    assert wheel.path.name == "tiny_app-2.0-py3-none-any.whl"
+    assert [p.name for p in cache.glob("*.whl")] == ["counting_backend-1.0-py3-none-any.whl"]
