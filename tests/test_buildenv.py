@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -92,3 +93,30 @@ def test_online_the_missing_backend_is_fetched_first(tmp_path: Path) -> None:
     plan = plan_env(["tiny-backend>=5"], cache, HOST, fetch_missing=fetch)
     assert asked == [["tiny-backend>=5"]]
     assert plan.wheels[0].filename == "tiny_backend-5.0-py3-none-any.whl"
+
+
+def test_a_resolution_is_remembered_while_the_wheel_cache_is_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydebvenv.acquire import buildenv
+
+    cache = _cache(tmp_path)
+    memo = tmp_path / "plans.json"
+    calls: list[int] = []
+    real = buildenv.resolve
+    monkeypatch.setattr(buildenv, "resolve", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = plan_env(["tiny-backend"], cache, HOST, memo=memo)
+    again = plan_env(["tiny-backend"], cache, HOST, memo=memo)
+    assert len(calls) == 1 and again.key == first.key
+    assert [w.filename for w in again.wheels] == [w.filename for w in first.wheels]
+    assert plan_env(["tiny-helper"], cache, HOST, memo=memo).key != first.key  # other reqs
+    assert len(calls) == 2
+    _cache(tmp_path, "1.1")  # a newer backend arrives: the cache changed, resolved again
+    newer = plan_env(["tiny-backend"], cache, HOST, memo=memo)
+    assert len(calls) == 3 and newer.key != first.key
+    helper = next(cache.glob("tiny_helper-*.whl"))
+    os.utime(helper, ns=(1, 1))  # the same name, another file
+    plan_env(["tiny-backend"], cache, HOST, memo=memo)
+    assert len(calls) == 4
+    memo.write_text("{damaged")
+    assert plan_env(["tiny-backend"], cache, HOST, memo=memo).key == newer.key
+    assert len(calls) == 5

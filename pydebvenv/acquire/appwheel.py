@@ -128,7 +128,9 @@ def build_app_wheel(
     envs = cache / "build-envs"
     host = HostPython.current()
     fetch = None if offline else fetch_missing
-    plan = plan_env(system.requires, wheel_cache, host, fetch_missing=fetch, constraints=pins)
+    memo = cache / "build-plans.json"
+    plan = plan_env(system.requires, wheel_cache, host, fetch_missing=fetch, constraints=pins,
+                    memo=memo)
     base_env = _hook_environment(environ, source_date_epoch, wheel_cache, offline)
     hook_env = _with_scripts(base_env, _scripts_dir(envs / plan.key))
     extra = {"format": _FORMAT, "backend": system.backend, "backend-path": system.backend_path,
@@ -150,7 +152,7 @@ def build_app_wheel(
     def plan_for(asked: Sequence[str]) -> EnvPlan:
         """[build-system] plus what the backend ``asked`` for; the same key, the same env."""
         return plan_env((*system.requires, *asked), wheel_cache, host, fetch_missing=fetch,
-                        constraints=pins) if asked else plan
+                        constraints=pins, memo=memo) if asked else plan
 
     def env_for(chosen: EnvPlan) -> tuple[BuildEnv, dict[str, str]]:
         env = make_env(chosen, envs, host)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from packaging.markers import default_environment
 from packaging.tags import Tag, sys_tags
+from packaging.utils import parse_wheel_filename
 
 from pydebvenv.acquire.caches import new_entry, prune, publish, touch
 from pydebvenv.errors import BuildError, ResolutionError, WheelError
@@ -45,6 +46,7 @@ __all__ = ["BuildEnv", "EnvPlan", "HostPython", "make_env", "plan_env"]
 _FORMAT = 1
 _MANIFEST = "pydebvenv-build-env.json"
 _KEEP = 8  # environments kept whatever their age (several projects, several backends)
+_MEMO = 32  # resolutions remembered (requirement sets x wheel cache states)
 _MAX_AGE_DAYS = 30
 
 
@@ -111,13 +113,21 @@ def plan_env(
     *,
     fetch_missing: Callable[[Sequence[str]], object] | None = None,
     constraints: Sequence[str] = (),
+    memo: Path | None = None,
 ) -> EnvPlan:
     """Resolve ``requirements`` over the wheel cache for ``host``; nothing is installed.
 
     ``constraints`` (``name==version`` pins of the lock) narrow the choice.  With
     ``fetch_missing`` (an online build), what the cache lacks is fetched first; without it
-    a missing wheel is a BuildError saying to run ``pydebvenv fetch``.
+    a missing wheel is a BuildError saying to run ``pydebvenv fetch``.  ``memo`` (a file)
+    remembers resolutions: one is used again while the wheel cache holds the same files
+    (names, sizes, mtimes and inodes of every wheel in it), so an unchanged cache is not
+    resolved again on every build.
     """
+    signature = (_signature(requirements, constraints, wheel_cache, host)
+                 if memo is not None else "")
+    if memo is not None and (recalled := _recall(memo, signature)) is not None:
+        return _plan(requirements, recalled, host)
     specs = requirement_specs(requirements, "[build-system] requires")
     pinned = requirement_specs(constraints, "the lock's build requirements")
     try:
@@ -131,10 +141,66 @@ def plan_env(
             ) from exc
         fetch_missing(requirements)
         wheels = resolve(specs, wheel_cache, host, constraints=pinned).wheels
+        if memo is not None:  # the cache has changed: what was fetched is in it now
+            signature = _signature(requirements, constraints, wheel_cache, host)
+    if memo is not None:
+        _remember(memo, signature, wheels)
+    return _plan(requirements, wheels, host)
+
+
+def _plan(requirements: Sequence[str], wheels: Sequence[CachedWheel], host: HostPython
+          ) -> EnvPlan:
     digest = hashlib.sha256(json.dumps(
         [_FORMAT, host.identity, sorted((w.name, str(w.version), w.sha256) for w in wheels)]
     ).encode())
-    return EnvPlan(tuple(requirements), wheels, digest.hexdigest()[:32])
+    return EnvPlan(tuple(requirements), tuple(wheels), digest.hexdigest()[:32])
+
+
+def _signature(requirements: Sequence[str], constraints: Sequence[str], wheel_cache: Path,
+               host: HostPython) -> str:
+    files = []
+    for path in sorted(wheel_cache.rglob("*.whl")) if wheel_cache.is_dir() else ():
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        files.append([str(path), st.st_size, st.st_mtime_ns, st.st_ino])
+    return hashlib.sha256(json.dumps([_FORMAT, list(requirements), list(constraints),
+                                      host.identity, files]).encode()).hexdigest()
+
+
+def _recall(memo: Path, signature: str) -> list[CachedWheel] | None:
+    try:
+        rows = json.loads(memo.read_text(encoding="utf-8")).get(signature)
+        if rows is None:
+            return None
+        wheels = []
+        for path, sha256 in rows:
+            name, version, _build, tags = parse_wheel_filename(Path(path).name)
+            wheels.append(CachedWheel(Path(path), name, version, tags, str(sha256)))
+        return wheels
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None  # absent or damaged: resolved again
+
+
+def _remember(memo: Path, signature: str, wheels: Sequence[CachedWheel]) -> None:
+    """Keep the last _MEMO resolutions (a speed-up only: failures are ignored)."""
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+        if not isinstance(known, dict):
+            known = {}
+    except (OSError, ValueError):
+        known = {}
+    known.pop(signature, None)
+    known[signature] = [[str(w.path), w.sha256] for w in wheels]
+    kept = dict(list(known.items())[-_MEMO:])
+    temp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(json.dumps(kept), encoding="utf-8")
+        os.replace(temp, memo)
+    except OSError:
+        temp.unlink(missing_ok=True)
 
 
 def make_env(plan: EnvPlan, envs: Path, host: HostPython) -> BuildEnv:
