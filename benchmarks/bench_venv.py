@@ -92,8 +92,7 @@ DEP_SETS: dict[int, DepSet] = {
         ("email-validator", "email_validator"), ("bcrypt", "bcrypt"), ("pyjwt", "jwt"),
         ("authlib", "authlib"), ("matplotlib", "matplotlib"), ("networkx", "networkx"),
         ("jsonschema", "jsonschema"), ("black", "black"), ("pytest", "pytest"),
-        ("beautifulsoup4", "bs4"), ("psutil", "psutil"), ("simplejson", "simplejson"),
-        ("zstandard", "zstandard"))))),
+        ("beautifulsoup4", "bs4"), ("psutil", "psutil"), ("simplejson", "simplejson"))))),
 }
 
 # The application's PEP 517 backends: setuptools (the most common, the headline figures),
