@@ -115,7 +115,11 @@ def ensure_venv(cache: Path, packages: list[str]) -> Path:
 
 
 def build_tree(cache: Path, venv: Path, copies: int) -> Path:
-    """A dpkg-deb build tree holding ``copies`` copies of the venv (hard links) and a control."""
+    """A dpkg-deb build tree holding ``copies`` copies of the venv and a control file.
+
+    Real copies, never hard links: tar (and so dpkg-deb) stores a file linked twice once,
+    as a hard link entry, which would make the payload look smaller than it is.
+    """
     tree = cache / f"tree-{copies}"
     if (tree / "DEBIAN/control").exists():
         return tree
@@ -123,7 +127,7 @@ def build_tree(cache: Path, venv: Path, copies: int) -> Path:
     for i in range(copies):
         dest = tree / (VENV_PATH if i == 0 else f"{VENV_PATH}{i}")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["cp", "-al", str(venv), str(dest)], check=True)
+        subprocess.run(["cp", "-a", str(venv), str(dest)], check=True)
     (tree / "DEBIAN").mkdir()
     (tree / "DEBIAN/control").write_text(
         "Package: bench\nVersion: 1.0-1\nArchitecture: amd64\n"
@@ -137,6 +141,14 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], check=True,
                          capture_output=True, text=True, env=env).stdout.split()
     return float(out[0]), int(out[1]), float(out[2])
+
+
+def _no_hard_links(tree: Path) -> None:
+    for top, _dirs, files in os.walk(tree):
+        for name in files:
+            p = Path(top, name)
+            if not p.is_symlink() and p.stat().st_nlink > 1:
+                raise SystemExit(f"{p} is hard-linked: remove {tree} and run again")
 
 
 def tree_size(path: Path) -> tuple[int, int]:
@@ -173,6 +185,7 @@ def main() -> None:
           f"{'dh MiB':>7}")
     for copies in (int(c) for c in args.copies.split(",")):
         tree = build_tree(args.cache, venv, copies)
+        _no_hard_links(tree)
         size, count = tree_size(tree)
         label = f"{size / 2**20:.0f}M/{count // 1000}k"
         with tempfile.TemporaryDirectory(dir=args.cache) as tmp:

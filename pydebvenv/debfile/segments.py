@@ -306,8 +306,10 @@ def _crc(stream: BinaryIO, length: int) -> int:
 
 def _make(segment: Segment, compressor: Compressor, mtime: int) -> Piece:
     """Lay the segment out as tar, hash its files, compress it into a Spool."""
-    # in memory up to a little over a segment: a (zstd) tar segment, or a compressed one
-    spool = Spool(compressor.segment_size + (1 << 20))
+    # In memory: a zstd segment's tar up to a little over a segment (it is read right back),
+    # a compressed segment up to 4 MiB; what is larger waits on disk, so memory stays flat
+    # beside xz's encoders (~94 MiB each).
+    spool = Spool(compressor.segment_size + (1 << 20) if not compressor.spliced else 4 << 20)
     try:
         out = compressor.segment(cast(BinaryIO, spool))
         tar = TarStream(out, mtime)
