@@ -67,39 +67,44 @@ class Spool:
     """Bytes kept in memory up to ``limit``, then in an anonymous temporary file.
 
     A made segment waits here until the writer takes it, in order: in memory when it is as
-    small as segments usually are, so it is neither written to disk nor read back.
+    small as segments usually are, so it is neither written to disk nor read back.  In
+    memory it is the list of the chunks written (each copied once, never moved again).
     """
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
-        self._buf = bytearray()
+        self._chunks: list[bytes] = []
+        self._size = 0
         self._file: BinaryIO | None = None
 
     def write(self, data: Chunk) -> int:
-        if self._file is None and len(self._buf) + len(data) > self._limit:
+        if self._file is None and self._size + len(data) > self._limit:
             file = tempfile.TemporaryFile(prefix="pydebvenv-")  # noqa: SIM115 (see close)
             self._file = cast(BinaryIO, file)
-            self._file.write(self._buf)
-            self._buf = bytearray()
+            for chunk in self._chunks:
+                self._file.write(chunk)
+            self._chunks = []
         if self._file is not None:
             return self._file.write(data)
-        self._buf += data
+        self._chunks.append(bytes(data))
+        self._size += len(data)
         return len(data)
 
     def tell(self) -> int:
-        return self._file.tell() if self._file is not None else len(self._buf)
+        return self._file.tell() if self._file is not None else self._size
 
     def file(self) -> BinaryIO | None:
         """The file holding the bytes, or None while they are in memory."""
         return self._file
 
-    def view(self) -> memoryview:
-        return memoryview(self._buf)
+    def chunks(self) -> list[bytes]:
+        """The bytes, while they are in memory."""
+        return self._chunks
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
-        self._buf = bytearray()
+        self._chunks = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +121,11 @@ class Piece:
     cached: bool  # taken from the cache directory
 
     def chunks(self) -> Iterator[Chunk]:
-        """The payload, in pieces of at most _COPY bytes."""
+        """The payload, in pieces of at most _COPY bytes (or as the Spool holds them)."""
         source = self.source
         file = source.file() if isinstance(source, Spool) else source
-        if file is None:  # in memory
-            with cast(Spool, source).view() as view:
-                for start in range(self.offset, self.offset + self.length, _COPY):
-                    yield view[start:min(start + _COPY, self.offset + self.length)]
+        if file is None:  # in memory: a Spool's own chunks, which make up all of it
+            yield from cast(Spool, source).chunks()
             return
         file.seek(self.offset)
         left = self.length
