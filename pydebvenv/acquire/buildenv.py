@@ -55,33 +55,30 @@ class HostPython:
     """The Python running pydebvenv as a wheels Platform: what the build backend runs on.
 
     Only the build backend's environment is chosen for it; the package's wheels are
-    chosen for the Target.
+    chosen for the Target.  Its tags and markers are read only when a resolution needs them
+    (a remembered one does not).
     """
 
     executable: str
     python_full_version: str
     identity: str  # what makes two interpreters interchangeable for an environment
-    _tags: tuple[Tag, ...]
-    _markers: tuple[tuple[str, str], ...]
 
     @classmethod
     def current(cls) -> HostPython:
         executable = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
         identity = json.dumps([executable, sys.version, sys.implementation.cache_tag,
                                sysconfig.get_platform()])
-        env = {k: str(v) for k, v in default_environment().items()}
-        return cls(executable, platform.python_version(), identity, tuple(sys_tags()),
-                   tuple(sorted(env.items())))
+        return cls(executable, platform.python_version(), identity)
 
     @property
     def name(self) -> str:
         return f"this host's Python {self.python_full_version}"
 
     def tags(self) -> list[Tag]:
-        return list(self._tags)
+        return list(sys_tags())
 
     def marker_environment(self) -> dict[str, str]:
-        return dict(self._markers)
+        return {k: str(v) for k, v in default_environment().items()}
 
 
 @dataclass(frozen=True, slots=True)
