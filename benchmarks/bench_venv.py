@@ -255,7 +255,8 @@ class Timed(Reporter):  # each phase's time to the millisecond (the CLI prints t
         self.info(f"{name}: took {time.perf_counter() - start:.4f} s")
 
 a = json.loads(sys.argv[1])
-deb = pydebvenv.build(a["project"], output_dir=a["out"], target="debian-12", arch="amd64",
+where = {"from_": a["from"]} if a["from"] else {"project_dir": a["project"]}
+deb = pydebvenv.build(**where, output_dir=a["out"], target="debian-12", arch="amd64",
                       wheel_cache=a["cache"], offline=True, requirements=[a["req"]],
                       compression=a["compression"], compile=a["compile"],
                       reporter=Timed(sys.stdout))
@@ -305,13 +306,18 @@ def _edit(app: Path, run: Path) -> None:
 
 def _pydebvenv(key: str, app: Path, cache: Path, work_cache: Path, compression: str, *,
                compile: bool = False, edit: bool = False, installs: bool = False,
-               check: bool = True) -> Contender:
+               check: bool = True, from_: Sequence[str] = ()) -> Contender:
+    """pydebvenv building ``app`` (or, with ``from_``, those published distributions with
+    the app's requirements file, and no project)."""
     def command(run: Path) -> tuple[list[str], Path, dict[str, str]]:
         if edit:
             _edit(app, run)
+        requirements = app / "requirements.txt"
+        if from_:  # files a --from build reads must be in its directory, the cwd
+            requirements = Path(shutil.copy(requirements, run / "requirements.txt"))
         args = {"project": str(app), "out": str(run / "out"), "cache": str(cache),
-                "req": str(app / "requirements.txt"), "compression": compression,
-                "compile": compile}
+                "req": str(requirements), "compression": compression,
+                "compile": compile, "from": list(from_)}
         env = isolated_pip_env()
         env.update(PYTHONPATH=str(REPO), PYDEBVENV_CACHE=str(work_cache),
                    SOURCE_DATE_EPOCH=EPOCH)
@@ -658,13 +664,16 @@ def report(outcomes: Sequence[Outcome], deps: int) -> dict[str, object]:
     ratio("dh-virtualenv(xz) / pydebvenv(xz)  like-for-like", "dh-virtualenv", "pydebvenv-xz",
           "")
     ratio("venv+pip+dpkg-deb(zstd) / pydebvenv(zstd)", "venv-pip", "pydebvenv", "")
-    for key in ("pydebvenv", "pydebvenv-flit", "pydebvenv-hatchling", "pydebvenv-wrapper"):
+    for key in ("pydebvenv", "pydebvenv-flit", "pydebvenv-hatchling", "pydebvenv-wrapper",
+                "pydebvenv-from"):
         ratio(f"{key}(zstd) / floor(zstd)", key, "floor", f"goal <= {GOAL_VS_FLOOR:g}x")
     ratio("pydebvenv(xz) / floor(xz)", "pydebvenv-xz", "floor-xz", "")
-    wrap, floor = med("pydebvenv-wrapper", "median_s"), med("floor", "median_s")
-    if wrap is not None and floor is not None:
-        print(f"  {'pydebvenv-wrapper - floor':<52} {wrap - floor:+6.2f} s  "
-              f"goal <= {GOAL_WRAPPER_OVER_FLOOR_S:g} s")
+    floor = med("floor", "median_s")
+    for key in ("pydebvenv-wrapper", "pydebvenv-from"):
+        wrap = med(key, "median_s")
+        if wrap is not None and floor is not None:
+            print(f"  {key + ' - floor':<52} {wrap - floor:+6.2f} s  "
+                  f"goal <= {GOAL_WRAPPER_OVER_FLOOR_S:g} s")
     edited = rows.get("pydebvenv-edit", {}).get("phases_s")
     alone = med("backend-alone", "median_s")
     if isinstance(edited, dict) and alone:
@@ -701,8 +710,8 @@ def _fmt(value: float | int | None, width: int, digits: int = 2) -> str:
 
 
 CONTENDER_KEYS = ("floor", "floor-xz", "pydebvenv", "pydebvenv-flit", "pydebvenv-hatchling",
-                  "pydebvenv-wrapper", "pydebvenv-edit", "backend-alone", "pydebvenv-xz",
-                  "pydebvenv-pyc", "venv-pip", "venv-pip-xz", "dh-virtualenv")
+                  "pydebvenv-wrapper", "pydebvenv-from", "pydebvenv-edit", "backend-alone",
+                  "pydebvenv-xz", "pydebvenv-pyc", "venv-pip", "venv-pip-xz", "dh-virtualenv")
 # venv-pip-xz only on request: a single-threaded xz of ~150 MB adds minutes and says nothing
 # the zstd run and dh-virtualenv's xz run do not; pydebvenv-pyc (pycs made at build time,
 # the --compile option) only on request too.
@@ -734,6 +743,11 @@ def contenders(keys: Sequence[str], cache: Path, python: str, deps: DepSet, work
                                                 "zstd"),
         "pydebvenv-edit": lambda: _pydebvenv("pydebvenv-edit", app("edited"), cache, state,
                                              "zstd", edit=True),
+        # the first pinned distribution names the package; the requirements file brings the
+        # rest: the same wheels as the wrapper project, without a project
+        "pydebvenv-from": lambda: _pydebvenv("pydebvenv-from", app("setuptools"), cache, state,
+                                             "zstd", check=False,
+                                             from_=["==".join(pinned_requirements(deps)[0])]),
         "backend-alone": lambda: _backend_alone(app("backend"), state),
         "pydebvenv-xz": lambda: _pydebvenv("pydebvenv-xz", app("setuptools"), cache, state,
                                            "xz", installs=True),
