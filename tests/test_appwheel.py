@@ -212,20 +212,30 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
-@pytest.fixture
-def counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    wheelmaker.make_wheel(wheels, "counting-backend", "1.0", files={
+def _counting_backend(wheels: Path, version: str = "1.0") -> None:
+    wheelmaker.make_wheel(wheels, "counting-backend", version, files={
         "counting_backend/__init__.py": COUNTING_BACKEND,
         "wheelmaker_copy.py": Path(wheelmaker.__file__).read_text(),
     })
+
+
+def _counted_project(tmp_path: Path, wheels: Path) -> Path:
+    """A project built by the counting backend, whose wheel goes into ``wheels``."""
+    _counting_backend(wheels)
     project = tmp_path / "proj"
     project.mkdir()
     (project / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["counting-backend"]\nbuild-backend = "counting_backend"\n'
         '[project]\nname = "tiny-app"\nversion = "2.0"\n')
     (project / "app.py").write_text("print('v1')\n")
+    return project
+
+
+@pytest.fixture
+def counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    project = _counted_project(tmp_path, wheels)
     log = tmp_path / "hooks.log"
     monkeypatch.setenv("BUILD_LOG", str(log))
     monkeypatch.setenv("PROJECT_APP", str(project / "app.py"))  # the project, not the copy
@@ -278,10 +288,7 @@ def test_any_changed_input_builds_again(counted: dict[str, Path], change: str,
         text = (counted["project"] / "pyproject.toml").read_text()
         (counted["project"] / "pyproject.toml").write_text(text.replace('"2.0"', '"2.1"'))
     elif change == "backend":  # a newer backend wheel arrives in the cache
-        wheelmaker.make_wheel(counted["wheels"], "counting-backend", "1.1", files={
-            "counting_backend/__init__.py": COUNTING_BACKEND,
-            "wheelmaker_copy.py": Path(wheelmaker.__file__).read_text(),
-        })
+        _counting_backend(counted["wheels"], "1.1")
     elif change == "SOURCE_DATE_EPOCH":
         epoch += 1
     else:
@@ -394,16 +401,7 @@ def test_online_a_missing_backend_is_fetched_into_the_wheel_cache(
         monkeypatch.setenv(key, value)
     served = tmp_path / "index"
     (served / "files").mkdir(parents=True)
-    wheelmaker.make_wheel(served / "files", "counting-backend", "1.0", files={
-        "counting_backend/__init__.py": COUNTING_BACKEND,
-        "wheelmaker_copy.py": Path(wheelmaker.__file__).read_text(),
-    })
-    project = tmp_path / "proj"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["counting-backend"]\nbuild-backend = "counting_backend"\n'
-        '[project]\nname = "tiny-app"\nversion = "2.0"\n')
-    (project / "app.py").write_text("print('v1')\n")
+    project = _counted_project(tmp_path, served / "files")
     monkeypatch.setenv("BUILD_LOG", str(tmp_path / "hooks.log"))
     cache = tmp_path / "wheels"
     out = tmp_path / "out"
