@@ -177,7 +177,7 @@ def test_the_copy_leaves_out_what_no_backend_builds_from(tmp_path: Path) -> None
 # A backend shipped as a wheel in the cache: it logs every hook call (to a file named by
 # BUILD_LOG), packs app.py, and asks for what EXTRA_REQUIRES names.
 COUNTING_BACKEND = '''
-import os, pathlib, tomllib, wheelmaker_copy as wm
+import os, pathlib, sys, tomllib, wheelmaker_copy as wm
 
 if os.environ.get("FAIL_IN") == "import":
     raise RuntimeError("refused in import")
@@ -188,7 +188,7 @@ def _fail(hook):
 
 def _log(hook):
     with open(os.environ["BUILD_LOG"], "a") as log:
-        log.write("%s %d\\n" % (hook, os.getpid()))
+        log.write("%s %d %s\\n" % (hook, os.getpid(), sys.prefix))
 
 def get_requires_for_build_wheel(config_settings=None):
     _log("get_requires")
@@ -256,8 +256,8 @@ def _hooks(c: dict[str, Path]) -> list[str]:
     return [line.split()[0] for line in lines]
 
 
-def _pids(c: dict[str, Path]) -> list[str]:
-    return [line.split()[1] for line in c["log"].read_text().splitlines()]
+def _prefixes(c: dict[str, Path]) -> list[str]:
+    return [line.split()[2] for line in c["log"].read_text().splitlines()]
 
 
 def _app_py(wheel: AppWheel) -> bytes:
@@ -337,10 +337,12 @@ def test_a_damaged_cached_wheel_is_built_again(counted: dict[str, Path]) -> None
     assert not again.reused and zipfile.ZipFile(again.path).testzip() is None
 
 
-def test_both_hooks_run_in_one_process(counted: dict[str, Path]) -> None:
+def test_the_hooks_run_in_the_build_environment_in_order(counted: dict[str, Path]) -> None:
     _build(counted)
     assert _hooks(counted) == ["get_requires", "build_wheel"]
-    assert len(set(_pids(counted))) == 1  # the interpreter started and the backend imported once
+    envs = counted["cache"] / "build-envs"
+    # each hook's interpreter is the cached environment's, not the caller's
+    assert all(Path(p).is_relative_to(envs) for p in _prefixes(counted))
 
 
 def test_what_the_backend_asks_for_is_installed_for_it(counted: dict[str, Path],

@@ -2,8 +2,8 @@
 the wheel of an earlier build when nothing it is built from has changed.
 
 Any backend works (setuptools, hatchling, flit-core, pdm-backend, poetry-core): its PEP 517
-hooks (``get_requires_for_build_wheel``, then ``build_wheel``) run in one process
-(hooks.py) of a build environment (buildenv.py) that holds the ``[build-system]``
+hooks (``get_requires_for_build_wheel``, then ``build_wheel``) run through ``build``
+(hooks.py) in a build environment (buildenv.py) that holds the ``[build-system]``
 requirements, plus what the backend asks for, from the wheel cache.  A project without
 [build-system] gets PEP 517's fallback, the setuptools legacy backend.  The backend runs on
 a copy of the project, never in the project: setuptools writes ``build/`` and
@@ -206,12 +206,12 @@ def _scripts_dir(env_dir: Path) -> Path:
 def _run_backend(root: Path, system: BuildSystem, plan_for: Callable[[Sequence[str]], EnvPlan],
                  env_for: Callable[[EnvPlan], tuple[BuildEnv, dict[str, str]]],
                  out_dir: Path, offline: bool, exclude: Sequence[Path]) -> AppWheel:
-    """The wheel, built by the backend's hooks in one process (acquire/hooks.py), on a copy
+    """The wheel, built by the backend's hooks (acquire/hooks.py), on a copy
     of the project made in ``out_dir`` (copy_source_tree, without ``exclude``)."""
     _check_backend_path(root, system.backend_path)
     project = str(root)
     chosen = plan_for(())
-    # The hooks' process has exited before the directory is removed; what cannot be removed
+    # The hooks' processes have exited before the directory is removed; what cannot be removed
     # stays inside ``out_dir``, whose owner reports it (scratch.scratch_dir), so it never
     # turns a built wheel into a failure.
     with tempfile.TemporaryDirectory(prefix="pydebvenv-appwheel-", dir=out_dir,
@@ -229,8 +229,7 @@ def _run_backend(root: Path, system: BuildSystem, plan_for: Callable[[Sequence[s
             for _attempt in range(2):
                 env, variables = env_for(chosen)
                 holds = _holds(plan_for, chosen)
-                run = run_wheel_hooks(env.python, source, system.backend, system.backend_path,
-                                      built, variables, holds)
+                run = run_wheel_hooks(env.python, source, built, variables, holds)
                 if run.wheel is not None:
                     break
                 chosen = plan_for(run.requires)  # what the backend asked for, installed too
