@@ -753,9 +753,14 @@ def contenders(keys: Sequence[str], cache: Path, python: str, deps: DepSet, work
                                            "xz", installs=True),
         "pydebvenv-pyc": lambda: _pydebvenv("pydebvenv-pyc", app("compiled"), cache, state,
                                             "zstd", compile=True, installs=True),
-        "venv-pip": lambda: _venv_pip("venv-pip", app("setuptools"), cache, python, "zstd"),
-        "venv-pip-xz": lambda: _venv_pip("venv-pip-xz", app("setuptools"), cache, python, "xz"),
-        "dh-virtualenv": lambda: _dh_virtualenv(app("setuptools"), cache),
+        # dh-virtualenv and pip build in the project tree (debian/<package>/, build/,
+        # *.egg-info): each gets its own copy of the same project, so what they leave
+        # behind never counts as a change of pydebvenv's sources
+        "venv-pip": lambda: _venv_pip("venv-pip", app("setuptools-pip"), cache, python,
+                                      "zstd"),
+        "venv-pip-xz": lambda: _venv_pip("venv-pip-xz", app("setuptools-pip"), cache, python,
+                                         "xz"),
+        "dh-virtualenv": lambda: _dh_virtualenv(app("setuptools-dh"), cache),
     }
     return [table[k]() for k in CONTENDER_KEYS if k in keys]
 

@@ -38,14 +38,9 @@ from pydebvenv.debian.description import bundle_description
 from pydebvenv.debian.docs import Distribution, DocInputs, doc_entries
 from pydebvenv.debian.extrafiles import extra_file_entries
 from pydebvenv.debian.fields import architecture, control_for, depends, unpackaged_sonames
-from pydebvenv.debian.links import (
-    bin_symlinks,
-    by_distribution,
-    default_commands,
-    exposed_commands,
-)
+from pydebvenv.debian.links import bin_symlinks, commands_note, default_commands, exposed_commands
 from pydebvenv.debian.maintscripts import Snippets, maintainer_scripts
-from pydebvenv.debian.services import PackageFacts, Units, plan_units
+from pydebvenv.debian.services import Units, units_for
 from pydebvenv.debian.unitscripts import lintian_overrides, service_scripts
 from pydebvenv.errors import BuildError, ConfigError, ResolutionError
 from pydebvenv.project.config import Config, Options, from_config, load_config
@@ -379,7 +374,7 @@ def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequ
                                        cache_dir=cache_home() / "bytecode"))
     commands = _commands(project, app_meta, app_extras, target, layout, report)
     entries += bin_symlinks(venv, commands)
-    units = _units(project, target, layout)
+    units = units_for(project, target, layout)
     if units.kept_dirs:
         report.info(f"purge leaves {', '.join(units.kept_dirs)}: only directories named after "
                     f"{project.package} are the package's own (docs/safety.md)")
@@ -387,10 +382,10 @@ def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequ
     for spec in opts.files:
         entries += extra_file_entries(spec, project.root)
     app = canonicalize_name(project.dist_name)
-    others = [w for w in wheels if w.name != app]
+    bundled, others = _bundled(wheels, layout, app)
     if not project.extended_description:
         project = replace(project, extended_description=bundle_description(
-            project.dist_name, project.upstream_version, [str(w.name) for w in others],
+            project.dist_name, project.upstream_version, [b.name for b in bundled if b.name != app],
             venv, target.interpreter_package, commands))
     unit_code = service_scripts(units)
     entries += _docs(project, target, layout, others, entries, epoch,
@@ -398,8 +393,7 @@ def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequ
     control = _control(project, target, layout, units)
     entries += bom_entries(BundleInputs(
         package=project.package, version=project.version, architecture=control.architecture,
-        target=target, venv=venv, wheels=[_bundled(w) for w in wheels],
-        tool_version=__version__), epoch)
+        target=target, venv=venv, wheels=bundled, tool_version=__version__), epoch)
     unknown = unpackaged_sonames(layout.system_sonames)
     if unknown:
         report.info("shared libraries needed but not shipped, left out of Depends: "
@@ -411,20 +405,27 @@ def _lay_out(project: Project, app_meta: email.message.Message, app_extras: Sequ
     return _Package(tuple(entries), control, scripts)
 
 
-def _bundled(wheel: CachedWheel) -> BundledWheel:
-    """What the bundled list says of one wheel: its file, and the license its METADATA names."""
-    metadata = wheel.metadata()
-    license_name = (metadata.get("License") or "").strip()
-    return BundledWheel(
-        name=str(wheel.name), version=str(wheel.version), filename=wheel.filename,
-        size=wheel.path.stat().st_size, sha256=wheel.sha256,
-        license_expression=(metadata.get("License-Expression") or "").strip() or None,
-        # a License field is often the whole license text: only a one-line name is kept
-        license_name=license_name if license_name and "\n" not in license_name
-        and len(license_name) <= 100 else None)
+def _bundled(wheels: Sequence[CachedWheel], layout: VenvLayout, app: str
+             ) -> tuple[list[BundledWheel], list[Distribution]]:
+    """Each wheel's METADATA, read once: the bundled list's entry for every wheel, and the
+    copyright file's stanza for every distribution but the application."""
+    listed: list[BundledWheel] = []
+    others: list[Distribution] = []
+    for wheel in wheels:
+        meta = wheel.metadata()
+        declared = declared_license(meta)
+        listed.append(BundledWheel(
+            name=str(wheel.name), version=str(wheel.version), filename=wheel.filename,
+            size=wheel.path.stat().st_size, sha256=wheel.sha256,
+            license_expression=declared.expression, license_name=declared.name))
+        if wheel.name != app:
+            others.append(Distribution(
+                name=str(meta.get("Name") or wheel.name), version=str(wheel.version),
+                authors=authors(meta), license=declared, files=layout.files.get(wheel.name, ())))
+    return listed, others
 
 
-def _docs(project: Project, target: Target, layout: VenvLayout, others: Sequence[CachedWheel],
+def _docs(project: Project, target: Target, layout: VenvLayout, others: Sequence[Distribution],
           entries: Sequence[Entry], epoch: int, overrides: Sequence[str]) -> list[Entry]:
     """copyright (the application's license, then a stanza per bundled distribution),
     changelog and lintian overrides."""
@@ -434,7 +435,7 @@ def _docs(project: Project, target: Target, layout: VenvLayout, others: Sequence
         package=project.package, version=project.version, dist_name=project.dist_name,
         maintainer=project.maintainer, upstream_contact=project.maintainer,
         homepage=project.homepage, license=project.license, target_name=target.name,
-        bundled=[_distribution(w, layout) for w in others], tool_version=__version__,
+        bundled=others, tool_version=__version__,
         app_files=layout.files.get(app, ()), upstream_version=project.upstream_version,
         # the rest of the package (skeleton, links, extra files) belongs to "Files: *"; pycs
         # made by --compile sit in their distribution's directories and go with them
@@ -445,26 +446,12 @@ def _docs(project: Project, target: Target, layout: VenvLayout, others: Sequence
 
 def _commands(project: Project, app_meta: email.message.Message, app_extras: Sequence[str],
               target: Target, layout: VenvLayout, report: Reporter) -> tuple[str, ...]:
-    """The commands linked into /usr/bin, and what the build says about them."""
+    """The commands linked into /usr/bin (the build says which, and whose)."""
     wanted = project.options.scripts
     chosen = default_commands(project.dist_name, app_extras, layout,
                               _direct_dependencies(app_meta, target, app_extras))
     commands = exposed_commands(wanted, chosen.names, layout.scripts, layout.unmet_extras)
-    if commands:
-        if wanted is not None:
-            whose = "the scripts option"
-        elif chosen.wrapper:
-            whose = (f"the console scripts of its dependencies {', '.join(chosen.sources)}: "
-                     "it has no code of its own")
-        else:
-            whose = f"the console scripts of {', '.join(chosen.sources)}"
-        report.info(f"/usr/bin: {', '.join(commands)} ({whose})")
-    else:  # a package that only carries a library, or an empty scripts list
-        why = "scripts is empty" if wanted is not None else \
-            f"{project.dist_name} has no console scripts"
-        report.info(f"note: nothing is linked into /usr/bin ({why}); the commands in the venv "
-                    f"are: {by_distribution(layout.scripts)}; choose some with scripts = "
-                    "[...] in [tool.pydebvenv] (or --script)")
+    report.info(commands_note(project.dist_name, wanted, chosen, commands, layout))
     return commands
 
 
@@ -479,23 +466,6 @@ def _direct_dependencies(meta: email.message.Message, target: Target,
         if any(selector.applies(requirement, extra) for extra in ("", *extras)):
             out.append((requirement.name, frozenset(requirement.extras)))
     return out
-
-
-def _distribution(wheel: CachedWheel, layout: VenvLayout) -> Distribution:
-    """A bundled distribution as the copyright file states it, from its METADATA."""
-    meta = wheel.metadata()
-    return Distribution(name=str(meta.get("Name") or wheel.name), version=str(wheel.version),
-                        authors=authors(meta), license=declared_license(meta),
-                        files=layout.files.get(wheel.name, ()))
-
-
-def _units(project: Project, target: Target, layout: VenvLayout) -> Units:
-    """The services and timers, their commands resolved in the venv just laid out."""
-    commands = {name for names in layout.scripts.values() for name in names}
-    commands |= {"python", "python3", f"python{target.pyver}"}  # the venv's interpreter links
-    return plan_units(project.options.services, project.options.timers, PackageFacts(
-        package=project.package, summary=project.summary, homepage=project.homepage,
-        venv=project.venv, commands=frozenset(commands), unit_dir=target.systemd_unit_dir))
 
 
 def _control(project: Project, target: Target, layout: VenvLayout, units: Units) -> Control:

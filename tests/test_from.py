@@ -8,6 +8,7 @@ read back with dpkg-deb and python-debian's DEP-5 parser.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -53,6 +54,11 @@ tool-a --help
 """
 
 
+# one line, but longer than a license's name (61-100 characters): a sentence, not a name
+LONG_LICENSE_LINE = ("Permission is granted to use this software for any purpose whatsoever, "
+                     "free")
+
+
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
     root = tmp_path_factory.mktemp("index")
@@ -76,6 +82,8 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
     make_wheel(files, "quiet-lib", "0.3", summary="a library without commands",
                metadata=[("Author", "Quinn"), ("Author-email", "q@example.org")])
     make_wheel(files, "anon-lib", "1.0", metadata=[("Author-email", "anon@example.org")])
+    make_wheel(files, "named-lib", "1.0", metadata=[("License", "Apache Software License 2.0")])
+    make_wheel(files, "wordy-lib", "1.0", metadata=[("License", LONG_LICENSE_LINE)])
     make_wheel(files, "native-tool", "0.9", tag="py3-none-manylinux_2_17_x86_64",
                summary="A fast native tool", description="Native tool is fast.\n",
                metadata=[("Author-email", "Nat <nat@example.org>"), ("License-Expression", "MIT")],
@@ -186,6 +194,25 @@ def test_unknown_license_is_named_per_distribution(index: LocalIndex, tmp_path: 
     assert "quiet-lib 0.3 declares no license" in quiet.license.text
     app = parsed.find_files_paragraph(f"{SITE}/tool_a/__init__.py")
     assert app is not None and app.license is not None and app.license.synopsis == "BSD"
+
+
+def test_copyright_and_sbom_read_the_license_field_alike(index: LocalIndex,
+                                                         tmp_path: Path) -> None:
+    # one rule decides whether a License field names a license: the copyright file and
+    # the SBOM both give the name, and both leave the longer sentence unnamed
+    assert 60 < len(LONG_LICENSE_LINE) <= 100
+    deb = _build(index, tmp_path, "tool-a", "named-lib", "wordy-lib")
+    parsed = Copyright(io.StringIO(_file(deb, "usr/share/doc/tool-a/copyright")))
+    named = parsed.find_files_paragraph(f"{SITE}/named_lib/__init__.py")
+    wordy = parsed.find_files_paragraph(f"{SITE}/wordy_lib/__init__.py")
+    assert named is not None and named.license is not None
+    assert wordy is not None and wordy.license is not None
+    assert named.license.synopsis == "Apache-Software-License-2.0"  # DEP-5: no spaces
+    assert wordy.license.synopsis == "custom"
+    sbom = json.loads(_file(deb, "usr/share/doc/tool-a/sbom.cdx.json"))
+    licenses = {c["name"]: c.get("licenses", []) for c in sbom["components"]}
+    assert licenses["named-lib"] == [{"license": {"name": "Apache Software License 2.0"}}]
+    assert licenses["wordy-lib"] == []
 
 
 def test_name_revision_and_a_data_script_command(index: LocalIndex, tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def _copyright(doc: DocInputs) -> str:
     synopsis, words = license_synopsis(doc.license)
     lines += ["", "Files: *", f"Copyright: {doc.upstream_contact}", f"License: {synopsis}"]
     text = doc.license.text
-    if text and not _is_name(text) and not _is_common_text(text):
+    if text and doc.license.name is None and not _is_common_text(text):
         lines += _fold(text)  # [project].license's text or file: the license itself
     else:
         lines += _fold(_declaration(doc.dist_name, doc.upstream_version, words, synopsis))
@@ -167,8 +167,8 @@ def license_synopsis(declared: DeclaredLicense) -> tuple[str, str]:
     words = []
     if declared.expression:
         words.append(f"License-Expression: {declared.expression}")
-    if declared.text and _is_name(declared.text):
-        words.append(f"License: {declared.text.strip()}")
+    if declared.name:
+        words.append(f"License: {declared.name}")
     elif declared.text:
         words.append("a license text in its License field")
     words += [f"classifier {c!r}" for c in declared.classifiers]
@@ -179,12 +179,12 @@ def license_synopsis(declared: DeclaredLicense) -> tuple[str, str]:
     names = [n for n in names if n not in ("OSI Approved", "DFSG approved")]
     if names and all(n in _CLASSIFIERS for n in names):
         return " and ".join(dict.fromkeys(_CLASSIFIERS[n] for n in names)), said
-    if declared.text and _is_name(declared.text) and declared.text.strip().upper() != "UNKNOWN":
-        return _short_name(declared.text), said
+    if declared.name and declared.name.upper() != "UNKNOWN":
+        return _short_name(declared.name), said
     if names:
         return " and ".join(dict.fromkeys(_CLASSIFIERS.get(n) or _short_name(n)
                                           for n in names)), said
-    if declared.text and not _is_name(declared.text):
+    if declared.text and not declared.name:
         return "custom", said  # a whole license text and nothing naming it
     return "unknown", said
 
@@ -268,11 +268,6 @@ def _dep5_id(spdx: str) -> str:
         return f"{gnu.group(1).upper()}-{version}" + ("+" if gnu.group(3) in ("-or-later", "+")
                                                       else "")
     return spdx
-
-
-def _is_name(text: str) -> bool:
-    """Whether a License field holds a name ("BSD", "Apache 2.0") rather than a whole text."""
-    return "\n" not in text.strip() and len(text.strip()) <= 60
 
 
 # What lintian takes for a whole Apache-2.0, GPL or GFDL text in a copyright file (errors

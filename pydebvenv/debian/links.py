@@ -16,8 +16,8 @@ from pydebvenv.debfile.entry import Entry, symlink_entry
 from pydebvenv.errors import ConfigError
 from pydebvenv.venv.layout import UnmetExtras, VenvLayout
 
-__all__ = ["Commands", "bin_symlinks", "by_distribution", "commands_of", "default_commands",
-           "exposed_commands", "has_own_code"]
+__all__ = ["Commands", "bin_symlinks", "by_distribution", "commands_note", "commands_of",
+           "default_commands", "exposed_commands", "has_own_code"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +108,23 @@ def bin_symlinks(venv: str, commands: Iterable[str]) -> list[Entry]:
             link = f"/{venv_rel}/bin/{cmd}"
         entries.append(symlink_entry(f"usr/bin/{cmd}", link, source=f"exposed script {cmd!r}"))
     return entries
+
+
+def commands_note(app: str, wanted: Sequence[str] | None, chosen: Commands,
+                  commands: Sequence[str], layout: VenvLayout) -> str:
+    """What the build says about /usr/bin: the commands linked and whose they are, or that
+    nothing is linked and which commands the venv holds."""
+    if commands:
+        if wanted is not None:
+            whose = "the scripts option"
+        elif chosen.wrapper:
+            whose = (f"the console scripts of its dependencies {', '.join(chosen.sources)}: "
+                     "it has no code of its own")
+        else:
+            whose = f"the console scripts of {', '.join(chosen.sources)}"
+        return f"/usr/bin: {', '.join(commands)} ({whose})"
+    # a package that only carries a library, or an empty scripts list
+    why = "scripts is empty" if wanted is not None else f"{app} has no console scripts"
+    return (f"note: nothing is linked into /usr/bin ({why}); the commands in the venv are: "
+            f"{by_distribution(layout.scripts)}; choose some with scripts = [...] in "
+            "[tool.pydebvenv] (or --script)")

@@ -17,11 +17,14 @@ from dataclasses import dataclass, replace
 
 from pydebvenv.debfile.entry import Entry, file_entry
 from pydebvenv.errors import ConfigError
+from pydebvenv.project.model import Project
 from pydebvenv.project.services import DIRECTORIES, UnitSpec, at, is_system_name
 from pydebvenv.project.unitfile import has_section, unit_directive
+from pydebvenv.target import Target
+from pydebvenv.venv.layout import VenvLayout
 
 __all__ = ["DIGEST_VARIABLE", "HARDENING", "PackageFacts", "SystemUser", "UnitFile", "Units",
-           "plan_units"]
+           "plan_units", "units_for"]
 
 #: Every generated service sets this variable to a digest of all the package's unit files, so
 #: that postinst can ask the running systemd (``systemctl show -p Environment``) whether it has
@@ -105,6 +108,15 @@ class Units:
         base = self.unit_dir.strip("/")
         return [file_entry(f"{base}/{unit.name}", unit.text.encode(),
                            source=f"generated unit {unit.name}") for unit in self.files]
+
+
+def units_for(project: Project, target: Target, layout: VenvLayout) -> Units:
+    """The project's services and timers, their commands resolved in the venv just laid out."""
+    commands = {name for names in layout.scripts.values() for name in names}
+    commands |= {"python", "python3", f"python{target.pyver}"}  # the venv's interpreter links
+    return plan_units(project.options.services, project.options.timers, PackageFacts(
+        package=project.package, summary=project.summary, homepage=project.homepage,
+        venv=project.venv, commands=frozenset(commands), unit_dir=target.systemd_unit_dir))
 
 
 def plan_units(services: Sequence[UnitSpec], timers: Sequence[UnitSpec],

@@ -307,6 +307,14 @@ class DeclaredLicense:
     classifiers: tuple[str, ...] = ()  # the "License :: ..." Trove classifiers
     files: tuple[str, ...] = ()  # License-File: paths of license files in the .dist-info
 
+    @property
+    def name(self) -> str | None:
+        """The License field when it names a license ("BSD", "Apache 2.0") rather than
+        holding a whole text: one line of at most 60 characters.  The copyright file and
+        the SBOM both use this one rule."""
+        text = (self.text or "").strip()
+        return text if text and "\n" not in text and len(text) <= 60 else None
+
 
 def declared_license(meta: email.message.Message) -> DeclaredLicense:
     """The license fields of a wheel's core metadata (a bundled distribution's)."""
