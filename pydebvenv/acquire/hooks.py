@@ -64,7 +64,8 @@ def run_wheel_hooks(python: Path, root: Path, out_dir: Path, env: Mapping[str, s
     def failed(stage: str, exc: Exception) -> HookFailed:
         output = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
         cause = getattr(exc, "exception", exc)
-        return HookFailed(stage, last_error(output) or str(cause).splitlines()[0])
+        said = str(cause).strip().splitlines()
+        return HookFailed(stage, last_error(output) or (said[0] if said else type(cause).__name__))
 
     try:
         builder = ProjectBuilder(root, python_executable=str(python), runner=runner)
