@@ -133,8 +133,8 @@ def plan_env(
         if fetch_missing is None:
             raise BuildError(
                 f"the build backend's requirements {', '.join(requirements)} are not in the "
-                f"wheel cache for {host.name}: {str(exc).splitlines()[0]}; run `pydebvenv "
-                "fetch` first so the build backend is in the wheel cache"
+                f"wheel cache {str(wheel_cache)!r} for {host.name}; run `pydebvenv fetch` "
+                "first so the build backend is in the wheel cache (or add its wheels there)"
             ) from exc
         fetch_missing(requirements)
         wheels = resolve(specs, wheel_cache, host, constraints=pinned).wheels
