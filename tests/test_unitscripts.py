@@ -117,9 +117,20 @@ def _debhelper(name: str, enable: bool) -> str:
             f"deb-systemd-helper update-state {name} >/dev/null || true\n")
 
 
+def _with_systemctl(root: Path) -> None:
+    """The root's own systemctl (the host's binary): the helper then enables a unit on its
+    first install through `systemctl --root=ROOT preset`, which works on the files alone."""
+    host = shutil.which("systemctl")
+    if host is None:
+        need("systemctl (package systemd) is not installed")
+    (root / "usr/bin").mkdir(parents=True, exist_ok=True)
+    (root / "usr/bin/systemctl").symlink_to(str(host))
+
+
+@pytest.mark.parametrize("systemctl", [False, True], ids=["no-systemctl", "systemctl"])
 @pytest.mark.parametrize("enable", [True, False], ids=["enable", "enable-false"])
 def test_the_postinst_leaves_the_helpers_state_as_debhelper_does(
-    helper: str, tmp_path: Path, enable: bool
+    helper: str, tmp_path: Path, enable: bool, systemctl: bool
 ) -> None:
     wrapper = _wrapper(tmp_path)
     # each step: (what, unit text, old version, the admin's change before it)
@@ -133,6 +144,9 @@ def test_the_postinst_leaves_the_helpers_state_as_debhelper_does(
              ("upgrade after the admin copied the unit to /etc, wanted by more", _V1, "1.0",
               "copy")]
     roots = {who: _root(tmp_path / who, {}) for who in ("debhelper", "pydebvenv")}
+    if systemctl:
+        for root in roots.values():
+            _with_systemctl(root)
     wants = "etc/systemd/system/multi-user.target.wants/app.service"
     for what, text, old, admin in steps:
         units = plan_units([svc(enable=enable, exec=None, unit_text=text)], [], FACTS)
@@ -157,13 +171,15 @@ def test_the_postinst_leaves_the_helpers_state_as_debhelper_does(
             calls[who] = log.read_text().splitlines()
         assert _tree(roots["pydebvenv"]) == _tree(roots["debhelper"]), what
         assert len(calls["pydebvenv"]) <= len(calls["debhelper"]), (what, calls)
-        if what == "upgrade, nothing changed":
-            assert calls["pydebvenv"] == [], calls  # nothing to do: the helper is not run
+        if what == "upgrade, nothing changed" or (what == "install" and enable):
+            # a first install that enables writes the helper's state itself; an upgrade with
+            # nothing to do has nothing to write: the helper is not run
+            assert calls["pydebvenv"] == [], calls
     # and the admin's choices held: disabled by the admin stayed disabled until re-enabled
     assert (roots["pydebvenv"] / wants).is_symlink()
 
 
-def test_a_timer_and_its_static_job_need_one_helper_call(helper: str, tmp_path: Path) -> None:
+def test_a_timer_and_its_static_job_need_no_helper_call(helper: str, tmp_path: Path) -> None:
     units = plan_units([svc()], [timer(name="job")], FACTS)
     code = service_scripts(units).units
     root = _root(tmp_path / "root", {u.name: u.text for u in units.files})
@@ -171,8 +187,12 @@ def test_a_timer_and_its_static_job_need_one_helper_call(helper: str, tmp_path: 
     log.write_text("")
     env = _env(root, log, _wrapper(tmp_path))
     subprocess.run(["sh", "-e", "-c", code, "postinst", "configure", ""], env=env, check=True)
-    assert log.read_text().splitlines() == ["enable app.service job.timer"]
+    assert log.read_text().splitlines() == []  # a first install: no helper at all
     assert (root / "etc/systemd/system/timers.target.wants/job.timer").is_symlink()
+    state = root / "var/lib/systemd/deb-systemd-helper-enabled"
+    assert (state / "job.timer.dsh-also").read_text() == (
+        "/etc/systemd/system/timers.target.wants/job.timer\n")
+    assert (state / "timers.target.wants/job.timer").read_text() == ""
     log.write_text("")
     subprocess.run(["sh", "-e", "-c", code, "postinst", "configure", "1.0"], env=env, check=True)
     assert log.read_text() == ""

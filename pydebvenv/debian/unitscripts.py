@@ -48,7 +48,8 @@ def service_scripts(units: Units) -> ServiceScripts:
     """The code that creates the users and enables, starts, stops and forgets the units."""
     if not units.files:
         return ServiceScripts()
-    return ServiceScripts(users=_users_block(units.users), units=_postinst_units(units.files),
+    return ServiceScripts(users=_users_block(units.users),
+                          units=_postinst_units(units.files, units.unit_dir),
                           prerm=_prerm(units.files),
                           postrm=_postrm(units.files, units.purge_dirs))
 
@@ -198,10 +199,13 @@ def _enable_unit(unit: UnitFile) -> str:
                 f"\t\t{add_enable}\n\tfi\n\t{add_update}\n")
     call = f"\t_pydebvenv_recorded '{name}' " + " ".join(f"'{link}'" for link in links) + "\n"
     if unit.enable:
-        # was-enabled (always on a first install): enable, which creates missing links;
-        # disabled by the admin: update-state, which records them without creating them
+        # never enabled here (no state file, no admin copy): the first-install path below;
+        # was-enabled: enable, which creates missing links; disabled by the admin:
+        # update-state, which records them without creating them
         return (call
-                + '\tif [ "$_pydebvenv_enabled" = yes ]; then\n'
+                + '\tif [ "$_pydebvenv_known" = no ] && [ ! -f "$_pydebvenv_copy" ]; then\n'
+                f'\t\t_pydebvenv_first="$_pydebvenv_first {name}"\n'
+                + '\telif [ "$_pydebvenv_enabled" = yes ]; then\n'
                 f'\t\t[ "$_pydebvenv_same$_pydebvenv_done" = yesyes ] || {add_enable}\n'
                 f'\telif [ "$_pydebvenv_same" = no ]; then\n\t\t{add_update}\n\tfi\n')
     # enable = false: enable only what was enabled before (by the admin), then update-state
@@ -212,7 +216,64 @@ def _enable_unit(unit: UnitFile) -> str:
             f'\t[ "$_pydebvenv_same" = yes ] || {add_update}\n')
 
 
-def _enable_block(installed: Sequence[UnitFile]) -> str:
+# What ``deb-systemd-helper enable`` does for a unit it has no state file for (its
+# make_systemd_links, after `systemctl preset` where systemctl is): record the links in
+# <unit>.dsh-also, create them only where there is no systemctl, and leave an empty state file
+# per link.  $1: the unit, $2: the unit file the links point to, then the links.
+_STATE = """\
+_pydebvenv_state() {
+	_pydebvenv_dest=$2
+	_pydebvenv_also="$_pydebvenv_dsh/$1.dsh-also"
+	shift 2
+	mkdir -p "$_pydebvenv_dsh"
+	(umask 022 && printf '%s\\n' "$@" > "$_pydebvenv_also.pydebvenv-new")
+	mv -f "$_pydebvenv_also.pydebvenv-new" "$_pydebvenv_also"
+	for _pydebvenv_link in "$@"; do
+		_pydebvenv_statefile="$_pydebvenv_dsh/${_pydebvenv_link#/etc/systemd/system/}"
+		[ ! -e "$_pydebvenv_statefile" ] || continue
+		if [ "$_pydebvenv_links" = yes ] && [ ! -L "${DPKG_ROOT:-}$_pydebvenv_link" ]; then
+			mkdir -p "${DPKG_ROOT:-}${_pydebvenv_link%/*}"
+			ln -s "$_pydebvenv_dest" "${DPKG_ROOT:-}$_pydebvenv_link"
+		fi
+		mkdir -p "${_pydebvenv_statefile%/*}"
+		: >> "$_pydebvenv_statefile"
+	done
+}
+"""
+
+
+def _first_block(installed: Sequence[UnitFile], unit_dir: str) -> str:
+    """A first install without deb-systemd-helper: one `systemctl preset` for every unit
+    never enabled here, then the helper's state written as it writes it."""
+    simple = [(u, links) for u in installed if u.enable and (links := helper_links(u))]
+    if not simple:
+        return ""
+    states = "".join(
+        f'\t\tcase " $_pydebvenv_first " in *" {u.name} "*)\n'
+        f"\t\t\t_pydebvenv_state '{u.name}' '{unit_dir}/{u.name}' "
+        + " ".join(f"'{link}'" for link in links) + " || true ;;\n\t\tesac\n"
+        for u, links in simple)
+    systemctl = '[ -x "${DPKG_ROOT:-}/bin/systemctl" ] || [ -x "${DPKG_ROOT:-}/usr/bin/systemctl" ]'
+    return (
+        '\tif [ -n "$_pydebvenv_first" ]; then\n'
+        "\t\t# never enabled on this system: what `deb-systemd-helper enable` does then,\n"
+        "\t\t# without starting Perl. Where systemctl is, `systemctl preset` enables or not\n"
+        "\t\t# (systemd.preset(5): the admin's policy decides); without it the links are made\n"
+        "\t\t_pydebvenv_links=yes\n"
+        f"\t\tif {systemctl}; then\n"
+        '\t\t\tif systemctl --root="${DPKG_ROOT:-/}" --system --preset-mode=enable-only preset '
+        "$_pydebvenv_first >/dev/null 2>&1; then\n"
+        "\t\t\t\t_pydebvenv_links=no\n"
+        "\t\t\telse  # the helper would stop there: it runs instead, and says why\n"
+        '\t\t\t\t_pydebvenv_enable="$_pydebvenv_enable$_pydebvenv_first" _pydebvenv_first=\n'
+        "\t\t\tfi\n"
+        "\t\tfi\n"
+        + _indent(_STATE, 2)
+        + states
+        + "\tfi\n")
+
+
+def _enable_block(installed: Sequence[UnitFile], unit_dir: str) -> str:
     if not installed:
         return ""
     recorded = _indent(_RECORDED, 1) if any(helper_links(u) is not None for u in installed) else ""
@@ -220,11 +281,11 @@ def _enable_block(installed: Sequence[UnitFile]) -> str:
         "\t# Enable (deb-systemd-helper), or only record, each unit with an [Install] section;\n"
         "\t# the helper runs only when it has something to do, once for all units\n"
         '\t_pydebvenv_dsh="${DPKG_ROOT:-}/var/lib/systemd/deb-systemd-helper-enabled"\n'
-        "\t_pydebvenv_enable=\n\t_pydebvenv_update=\n"
+        "\t_pydebvenv_enable=\n\t_pydebvenv_update=\n\t_pydebvenv_first=\n"
         + recorded
         + "".join(_enable_unit(u) for u in installed)
+        + _first_block(installed, unit_dir)
         + '\tif [ -n "$_pydebvenv_enable" ]; then\n'
-        "\t\t# on a first install, through `systemctl preset` (systemd.preset(5))\n"
         "\t\tdeb-systemd-helper enable $_pydebvenv_enable >/dev/null || true\n"
         "\tfi\n"
         '\tif [ -n "$_pydebvenv_update" ]; then\n'
@@ -447,14 +508,14 @@ def _start_block(files: Sequence[UnitFile]) -> str:
         + "\tfi\n")
 
 
-def _postinst_units(files: Sequence[UnitFile]) -> str:
+def _postinst_units(files: Sequence[UnitFile], unit_dir: str) -> str:
     installed = sorted((u for u in files if u.install), key=lambda u: u.name)
     starts = any(u.start or u.restart_on_upgrade for u in files)
     if not installed and not starts:
         return ""
     return ("# Generated by pydebvenv: enable, then start or restart the units, as\n"
             "# dh_installsystemd does (docs/services.md, \"The maintainer scripts\")\n"
-            + _CONFIGURE + _enable_block(installed)
+            + _CONFIGURE + _enable_block(installed, unit_dir)
             + (_start_block(sorted(files, key=lambda u: u.name)) if starts else "")
             + "fi\n")
 
