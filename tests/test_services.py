@@ -64,9 +64,14 @@ def test_a_minimal_service() -> None:
     assert units.users == (SystemUser("app", "app", None),)
     assert units.depends == ("adduser",)
     assert units.purge_dirs == ()
-    [entry] = units.entries()
+    entry, sysusers = units.entries()
     assert (entry.path, entry.mode, entry.conffile) == ("lib/systemd/system/app.service", 0o644,
                                                         False)
+    # the user, declared as dh_installsysusers ships it: systemd-sysusers makes it
+    assert (sysusers.path, sysusers.mode, sysusers.conffile) == (
+        "usr/lib/sysusers.d/app.conf", 0o644, False)
+    assert units.sysusers is not None and units.sysusers.splitlines()[1:] == [
+        "u app - - /nonexistent /usr/sbin/nologin"]
 
 
 def test_every_key_in_the_unit() -> None:
@@ -122,6 +127,13 @@ def test_users_groups_and_homes() -> None:
     assert "adduser --system --ingroup www-data --home /var/lib/web --quiet web" in code
     assert ("useradd --system --gid www-data --home-dir /var/lib/web --create-home "
             "--shell /usr/sbin/nologin web") in code
+    # systemd-sysusers never makes a home directory: no sysusers.d file, adduser makes it
+    assert units.sysusers is None and "systemd-sysusers" not in code
+    other = plan_units([svc(user="web", group="www-data")], [], FACTS)
+    assert other.sysusers is not None and other.sysusers.splitlines()[1:] == [
+        "g www-data -", "u web -:www-data - /nonexistent /usr/sbin/nologin"]
+    assert "systemd-sysusers ${DPKG_ROOT:+--root=\"$DPKG_ROOT\"} app.conf" in (
+        service_scripts(other).users)
     with pytest.raises(ConfigError, match=r"^tool.pydebvenv.services\[1\].user in '/p/pyproject"
                        r".toml': user 'web' is also configured by tool.pydebvenv.services\[0\]"
                        r".user in '/p/pyproject.toml' with another group or home"):
@@ -131,7 +143,8 @@ def test_users_groups_and_homes() -> None:
 
 def test_unit_dir_comes_from_the_target() -> None:
     units = plan_units([svc()], [], replace(FACTS, unit_dir="/usr/lib/systemd/system"))
-    assert [e.path for e in units.entries()] == ["usr/lib/systemd/system/app.service"]
+    assert [e.path for e in units.entries()] == ["usr/lib/systemd/system/app.service",
+                                                 "usr/lib/sysusers.d/app.conf"]
 
 
 def test_a_shipped_unit_file() -> None:

@@ -96,6 +96,27 @@ class Units:
     purge_dirs: tuple[str, ...] = ()  # absolute directories postrm purge removes
     kept_dirs: tuple[str, ...] = ()  # directories not named after the package: purge keeps them
     unit_dir: str = "/lib/systemd/system"
+    package: str = ""
+
+    @property
+    def sysusers(self) -> str | None:
+        """The sysusers.d(5) file that declares the users, as dh_installsysusers ships one
+        (``/usr/lib/sysusers.d/<package>.conf``); None when a user needs a home directory,
+        which systemd-sysusers never creates: adduser makes those."""
+        if not self.users or any(u.home for u in self.users):
+            return None
+        lines = [f"# The system users of {self.package}'s services (sysusers.d(5)); they stay "
+                 "on purge."]
+        for user in self.users:
+            if user.group != user.name:
+                lines.append(f"g {user.group} -")
+            gid = "" if user.group == user.name else f":{user.group}"
+            lines.append(f"u {user.name} -{gid} - /nonexistent /usr/sbin/nologin")
+        return "\n".join(lines) + "\n"
+
+    @property
+    def sysusers_path(self) -> str:
+        return f"usr/lib/sysusers.d/{self.package}.conf"
 
     @property
     def depends(self) -> tuple[str, ...]:
@@ -106,8 +127,12 @@ class Units:
         """The unit files at the target's unit directory, 0644 and not conffiles: an admin
         overrides a unit in /etc/systemd/system (systemd.unit(5))."""
         base = self.unit_dir.strip("/")
-        return [file_entry(f"{base}/{unit.name}", unit.text.encode(),
-                           source=f"generated unit {unit.name}") for unit in self.files]
+        entries = [file_entry(f"{base}/{unit.name}", unit.text.encode(),
+                              source=f"generated unit {unit.name}") for unit in self.files]
+        if self.sysusers is not None:
+            entries.append(file_entry(self.sysusers_path, self.sysusers.encode(),
+                                      source="generated sysusers.d file"))
+        return entries
 
 
 def units_for(project: Project, target: Target, layout: VenvLayout) -> Units:
@@ -146,7 +171,7 @@ def plan_units(services: Sequence[UnitSpec], timers: Sequence[UnitSpec],
     return Units(files=_with_digest(files), users=tuple(u for u, _ in users.values()),
                  purge_dirs=tuple(own),
                  kept_dirs=tuple(d for d in dict.fromkeys(purge) if d not in own),
-                 unit_dir=facts.unit_dir)
+                 unit_dir=facts.unit_dir, package=facts.package)
 
 
 def _named_after(name: str, package: str) -> bool:

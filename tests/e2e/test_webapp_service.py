@@ -70,6 +70,10 @@ def test_install_starts_the_service_as_its_own_user(
     user = sd.run("getent", "passwd", "webapp").stdout.strip().split(":")
     assert user[5:] == ["/nonexistent", "/usr/sbin/nologin"], user  # a system user, no home
     assert int(user[2]) < 1000 and not (sd.root / "nonexistent").exists()
+    # made by systemd-sysusers from the shipped sysusers.d file, as dh_installsysusers does:
+    # it allocates from the top of the system range down (999, 998, ...), adduser from 100 up
+    assert int(user[2]) > 900, user
+    assert (sd.root / "usr/lib/sysusers.d/webapp.conf").is_file()
     assert sd.run("getent", "group", "webapp").returncode == 0
     assert _uid_of(sd, pid) == user[2]
     assert sd.show("webapp.service", "User")["User"] == "webapp"
@@ -428,6 +432,7 @@ def test_a_chrootless_install_makes_the_user_in_the_root(
     assert Path("/etc/passwd").read_text() == host_users
     user = run_in(root, "getent", "passwd", "webapp").stdout.strip().split(":")
     assert user[5:] == ["/nonexistent", "/usr/sbin/nologin"], user
+    assert int(user[2]) > 900, user  # this host's systemd-sysusers --root made it
     wants = root / "etc/systemd/system/multi-user.target.wants/webapp.service"
     assert wants.is_symlink()  # deb-systemd-helper works on DPKG_ROOT too
     assert _processes_of(root, "webapp") == []
