@@ -149,8 +149,14 @@ def _users_block(units: Units) -> str:
     # systemd-sysusers where it is (dh_installsysusers' postinst; 10 ms against adduser's
     # 40), from the sysusers.d file the package ships; adduser or useradd where it is not
     # (a container or chroot without systemd), or should it fail
+    # (and on an upgrade, where the users exist, neither: getent answers in a millisecond)
+    exist = " && ".join([f"getent passwd {u.name} >/dev/null" for u in users]
+                        + [f"getent group {g} >/dev/null"
+                           for g in dict.fromkeys(u.group for u in users if u.group != u.name)])
     sysusers = [] if units.sysusers is None else [
-        "\tif command -v systemd-sysusers >/dev/null 2>&1 && systemd-sysusers "
+        f'\tif [ -z "${{DPKG_ROOT:-}}" ] && {exist}; then',
+        "\t\t:",
+        "\telif command -v systemd-sysusers >/dev/null 2>&1 && systemd-sysusers "
         '${DPKG_ROOT:+--root="$DPKG_ROOT"} ' + f"{units.package}.conf >/dev/null 2>&1; then",
         "\t\t:",
         '\telif [ -n "${DPKG_ROOT:-}" ]; then']
