@@ -2,8 +2,10 @@
 
 The sorted entries are cut into segments (``plan``): a new segment starts when the current
 one holds ``compressor.segment_size`` bytes of tar, or when the entries' ``group`` changes
-(another wheel) and the current one holds at least ``MIN_SEGMENT``.  Each segment is laid
-out as tar records and compressed on its own (compress.py), on a pool of threads, and the
+(another wheel) and the current one holds at least ``MIN_SEGMENT`` (or ``MIN_ANCHORED``
+before an anchor group, so that cuts find their places again after a wheel changes size).
+Each segment is laid out as tar records and compressed on its own (compress.py), on a pool
+of threads, and the
 results are taken in order: reading, hashing and compressing of different segments overlap
 on every CPU, as dpkg-deb's tar and multi-threaded compressor do.
 
@@ -48,6 +50,8 @@ __all__ = ["MIN_SEGMENT", "Piece", "Segment", "SegmentCache", "member_key", "pla
 
 #: a group change cuts a segment only past this many bytes, so small wheels share one
 MIN_SEGMENT = 1 << 20
+#: ... except before an anchor group, past this many: see _anchor
+MIN_ANCHORED = 64 << 10
 _MAGIC = b"pdvseg01"
 _TAIL = struct.Struct("<QI8s")  # metadata length, CRC-32 of the payload, magic
 _COPY = 1 << 20
@@ -167,7 +171,8 @@ def plan(entries: Sequence[Entry], compressor: Compressor, mtime: int) -> list[S
     size, group = _BLOCK, ""  # the first segment starts with the "./" directory
     for entry in entries:
         change = bool(entry.group and group and entry.group != group)
-        if current and (size >= compressor.segment_size or (change and size >= MIN_SEGMENT)):
+        if current and (size >= compressor.segment_size or (change and (
+                size >= MIN_SEGMENT or (size >= MIN_ANCHORED and _anchor(entry.group))))):
             cuts.append(current)
             current, size, group = [], 0, ""
         current.append(entry)
@@ -177,6 +182,15 @@ def plan(entries: Sequence[Entry], compressor: Compressor, mtime: int) -> list[S
         cuts.append(current)
     return [Segment(tuple(c), i == 0, _key(c, i == 0, compressor, mtime))
             for i, c in enumerate(cuts)]
+
+
+def _anchor(group: str) -> bool:
+    """Whether a segment starts at this group (wheel) once it holds MIN_ANCHORED bytes:
+    decided by the group's name alone, about one wheel in four.  The other cuts depend on
+    how many bytes came before, so a wheel whose size changes (the application, edited)
+    would move every later cut, and no later segment would be found in the cache; the
+    anchors put the cuts back in the same places within a few wheels."""
+    return hashlib.sha256(group.encode()).digest()[0] % 4 == 0
 
 
 @functools.cache

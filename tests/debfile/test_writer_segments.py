@@ -67,6 +67,27 @@ def test_small_groups_share_a_segment() -> None:
     assert len(plan(entries, get_compressor("xz"), EPOCH)) == 1
 
 
+def test_a_wheel_that_changes_size_moves_only_the_cuts_up_to_an_anchor() -> None:
+    # forty wheels of 100-700 KiB, as a real venv has: the cuts after the first wheel that
+    # grows (an edited application) come back to their places, so later segments keep
+    # their keys and a warm build finds them in the cache
+    opened = Opened()
+    sizes = {f"w{i:02d}": (1 + (i * 7) % 7) * 100 * 1024 for i in range(40)}
+
+    def keys(grown: int) -> list[str | None]:
+        entries = []
+        for group, total in sizes.items():
+            size = total + (grown if group == "w01" else 0)
+            entries.append(opened.entry(f"usr/lib/app/{group}/f", b"x" * size, group=group,
+                                        digest=f"{group}:{size}"))
+        return [s.key for s in plan(normalise(entries), get_compressor("zstd"), EPOCH)]
+
+    base, grown = keys(0), keys(300 * 1024)
+    assert len(base) >= 10
+    lost = set(base) - set(grown)
+    assert len(lost) <= 3, (len(lost), len(base))
+
+
 def test_keys_follow_content_mtime_and_compression() -> None:
     opened = Opened()
     entries = normalise(_wheel_entries(opened, {"a": 2 * MIB, "b": 2 * MIB}))
