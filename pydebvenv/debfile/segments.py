@@ -5,9 +5,8 @@ one holds ``compressor.segment_size`` bytes of tar, or when the entries' ``group
 (another wheel) and the current one holds at least ``MIN_SEGMENT`` (or ``MIN_ANCHORED``
 before an anchor group, so that cuts find their places again after a wheel changes size).
 Each segment is laid out as tar records and compressed on its own (compress.py), on a pool
-of threads, and the
-results are taken in order: reading, hashing and compressing of different segments overlap
-on every CPU, as dpkg-deb's tar and multi-threaded compressor do.
+of threads, and the results are taken in order: reading, hashing and compressing of
+different segments overlap on every CPU, as dpkg-deb's tar and multi-threaded compressor do.
 
 A segment whose entries all name their content (Entry.digest) has a key: a digest of the
 compressor, the mtime and every entry's path, kind, mode, size, link and digest, i.e. of
