@@ -21,7 +21,7 @@ from pydebvenv.project.model import Project
 from pydebvenv.project.services import DIRECTORIES, UnitSpec, at, is_system_name
 from pydebvenv.project.unitfile import has_section, unit_directive
 from pydebvenv.target import Target
-from pydebvenv.venv.layout import VenvLayout
+from pydebvenv.venv.layout import VenvLayout, interpreter_commands
 
 __all__ = ["DIGEST_VARIABLE", "HARDENING", "PackageFacts", "SystemUser", "UnitFile", "Units",
            "plan_units", "units_for"]
@@ -138,7 +138,7 @@ class Units:
 def units_for(project: Project, target: Target, layout: VenvLayout) -> Units:
     """The project's services and timers, their commands resolved in the venv just laid out."""
     commands = {name for names in layout.scripts.values() for name in names}
-    commands |= {"python", "python3", f"python{target.pyver}"}  # the venv's interpreter links
+    commands |= set(interpreter_commands(target))
     return plan_units(project.options.services, project.options.timers, PackageFacts(
         package=project.package, summary=project.summary, homepage=project.homepage,
         venv=project.venv, commands=frozenset(commands), unit_dir=target.systemd_unit_dir))

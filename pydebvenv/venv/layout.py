@@ -29,6 +29,7 @@ __all__ = [
     "VenvLayout",
     "WheelLike",
     "check_venv_path",
+    "interpreter_commands",
     "pyvenv_cfg",
     "skeleton_entries",
     "venv_entries",
@@ -136,14 +137,20 @@ def skeleton_entries(venv: str, target: Target, *, prompt: str | None = None) ->
         # cannot silently swap the interpreter under the venv (docs/targets.md).
         symlink_entry(f"{root}/bin/{versioned}",
                       posixpath.relpath(target.interpreter, bin_dir), source=src),
-        symlink_entry(f"{root}/bin/python", versioned, source=src),
-        symlink_entry(f"{root}/bin/python3", versioned, source=src),
+        *(symlink_entry(f"{root}/bin/{name}", versioned, source=src)
+          for name in interpreter_commands(target)[1:]),
     ]
     if target.arch.bits == 64:
         # CPython's venv adds lib64 -> lib on 64-bit non-macOS POSIX; the TARGET's bitness.
         entries.append(symlink_entry(f"{root}/lib64", "lib", source=src))
     entries.extend(activate_entries(venv, target.site_packages, prompt=prompt))
     return tuple(entries)
+
+
+def interpreter_commands(target: Target) -> tuple[str, ...]:
+    """The interpreter's names in the venv's bin/: the versioned link to the target's
+    interpreter (``python3.11``), then ``python`` and ``python3``, links to it."""
+    return (posixpath.basename(target.interpreter), "python", "python3")
 
 
 @runtime_checkable
